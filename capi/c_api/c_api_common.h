@@ -1,0 +1,56 @@
+// The C boundary: every exported function runs its body inside AX_API_BEGIN/END, which turns
+// every C++ exception into a status code and a thread-local message. Handles are registered
+// with a kind tag on creation and checked on every use, so a freed or foreign handle is an
+// error, not a crash.
+#pragma once
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "common/base.h"
+#include "ndarray/ndarray.h"
+
+struct AxNDArray_ {
+  axle::NDArray arr;
+};
+
+namespace axle {
+
+enum class HandleKind : int { kNDArray = 1, kSymbol = 2, kExecutor = 3 };
+
+class Handles {
+ public:
+  static Handles* Get();
+  void Add(const void* h, HandleKind k);
+  // Removes h; false if it was not live with kind k.
+  bool Remove(const void* h, HandleKind k);
+  // Throws AX_ERR_INVALID_HANDLE naming `what` unless h is live with kind k.
+  void Check(const void* h, HandleKind k, const char* what);
+  int64_t Count();
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<const void*, HandleKind> live_;
+};
+
+void SetLastError(const std::string& msg);
+const char* LastError();
+int HandleException();  // maps the exception in flight to a status
+
+inline const NDArray& Arr(AxNDArrayHandle h, const char* what) {
+  Handles::Get()->Check(h, HandleKind::kNDArray, what);
+  return h->arr;
+}
+AxNDArrayHandle NewHandle(NDArray a);
+
+}  // namespace axle
+
+#define AX_API_BEGIN try {
+#define AX_API_END                      \
+  }                                     \
+  catch (...) {                         \
+    return ::axle::HandleException();   \
+  }                                     \
+  return AX_OK;
+
+#define AX_CHECK_NOTNULL(p) AX_CHECK((p) != nullptr, AX_ERR_INVALID_ARGUMENT, __func__, ": argument '", #p, "' is NULL")

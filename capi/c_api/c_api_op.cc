@@ -1,0 +1,150 @@
+// C API: op registry introspection and the generic imperative entry point.
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "c_api/c_api_common.h"
+#include "ops/imperative.h"
+
+using namespace axle;  // NOLINT
+
+namespace {
+
+const OpDef* CheckOp(AxOpHandle h, const char* fn) {
+  static const auto* valid = [] {
+    auto* s = new std::unordered_set<const void*>();
+    for (auto& n : OpRegistry::Get()->Names()) s->insert(OpRegistry::Get()->Find(n));
+    return s;
+  }();
+  AX_CHECK(h != nullptr, AX_ERR_INVALID_ARGUMENT, fn, ": op handle is NULL");
+  AX_CHECK(valid->count(h), AX_ERR_INVALID_HANDLE, fn, ": not an op handle");
+  return reinterpret_cast<const OpDef*>(h);
+}
+
+// Static C views of an op's description, built once per op.
+struct OpInfo {
+  std::vector<const char*> inputs, names, types, docs;
+  std::vector<std::string> type_strs;
+};
+
+const OpInfo& InfoOf(const OpDef* op) {
+  static std::mutex mu;
+  static auto* cache = new std::unordered_map<const OpDef*, OpInfo*>();
+  std::lock_guard<std::mutex> lk(mu);
+  auto& info = (*cache)[op];
+  if (!info) {
+    info = new OpInfo();
+    for (auto& n : op->input_names) info->inputs.push_back(n.c_str());
+    info->type_strs.reserve(op->params.fields.size());
+    for (auto& f : op->params.fields) {
+      info->names.push_back(f.name.c_str());
+      info->type_strs.push_back(f.TypeString());
+      info->docs.push_back(f.doc.c_str());
+    }
+    for (auto& t : info->type_strs) info->types.push_back(t.c_str());
+  }
+  return *info;
+}
+
+std::vector<std::pair<std::string, std::string>> Dict(int n, const char* const* keys, const char* const* vals,
+                                                      const char* fn) {
+  AX_CHECK(n >= 0, AX_ERR_INVALID_ARGUMENT, fn, ": num_params is negative");
+  AX_CHECK(n == 0 || (keys && vals), AX_ERR_INVALID_ARGUMENT, fn, ": keys or vals is NULL");
+  std::vector<std::pair<std::string, std::string>> d;
+  d.reserve(n);
+  for (int i = 0; i < n; ++i) {
+    AX_CHECK(keys[i] && vals[i], AX_ERR_INVALID_ARGUMENT, fn, ": attribute ", i, " has a NULL key or value");
+    d.emplace_back(keys[i], vals[i]);
+  }
+  return d;
+}
+
+thread_local std::vector<AxNDArrayHandle> invoke_outputs;
+
+}  // namespace
+
+extern "C" {
+
+int AxListOps(int* out_num, const char*** out_names) {
+  AX_API_BEGIN
+  AX_CHECK_NOTNULL(out_num);
+  AX_CHECK_NOTNULL(out_names);
+  static const auto* names = [] {
+    auto* v = new std::vector<const char*>();
+    for (auto& n : OpRegistry::Get()->Names()) v->push_back(n.c_str());
+    return v;
+  }();
+  *out_num = static_cast<int>(names->size());
+  *out_names = const_cast<const char**>(names->data());
+  AX_API_END
+}
+
+int AxGetOpHandle(const char* name, AxOpHandle* out) {
+  AX_API_BEGIN
+  AX_CHECK_NOTNULL(name);
+  AX_CHECK_NOTNULL(out);
+  const OpDef* op = OpRegistry::Get()->Find(name);
+  AX_CHECK(op, AX_ERR_INVALID_ARGUMENT, "no operator named '", name, "'");
+  *out = reinterpret_cast<AxOpHandle>(const_cast<OpDef*>(op));
+  AX_API_END
+}
+
+int AxOpGetInfo(AxOpHandle h, const char** name, const char** doc, int* num_inputs, const char*** input_names,
+                int* num_params, const char*** param_names, const char*** param_types, const char*** param_docs,
+                const char** key_var_num_args) {
+  AX_API_BEGIN
+  const OpDef* op = CheckOp(h, "AxOpGetInfo");
+  const OpInfo& info = InfoOf(op);
+  AX_CHECK(name && doc && num_inputs && input_names && num_params && param_names && param_types && param_docs &&
+               key_var_num_args,
+           AX_ERR_INVALID_ARGUMENT, "AxOpGetInfo: an out-parameter is NULL");
+  *name = op->name.c_str();
+  *doc = op->doc.c_str();
+  *num_inputs = op->key_var_num_args.empty() ? static_cast<int>(info.inputs.size()) : -1;
+  *input_names = const_cast<const char**>(info.inputs.data());
+  *num_params = static_cast<int>(info.names.size());
+  *param_names = const_cast<const char**>(info.names.data());
+  *param_types = const_cast<const char**>(info.types.data());
+  *param_docs = const_cast<const char**>(info.docs.data());
+  *key_var_num_args = op->key_var_num_args.c_str();
+  AX_API_END
+}
+
+int AxOpGetNumOutputs(AxOpHandle h, int num_params, const char* const* keys, const char* const* vals, int* out) {
+  AX_API_BEGIN
+  const OpDef* op = CheckOp(h, "AxOpGetNumOutputs");
+  AX_CHECK_NOTNULL(out);
+  NodeAttrs attrs = ParseAttrs(op, Dict(num_params, keys, vals, "AxOpGetNumOutputs"));
+  *out = op->num_outputs(attrs);
+  AX_API_END
+}
+
+int AxImperativeInvoke(AxOpHandle h, int num_inputs, const AxNDArrayHandle* inputs, int* num_outputs,
+                       AxNDArrayHandle** outputs, int num_params, const char* const* keys, const char* const* vals) {
+  AX_API_BEGIN
+  const OpDef* op = CheckOp(h, "AxImperativeInvoke");
+  AX_CHECK_NOTNULL(num_outputs);
+  AX_CHECK_NOTNULL(outputs);
+  AX_CHECK(num_inputs >= 0 && (num_inputs == 0 || inputs), AX_ERR_INVALID_ARGUMENT, op->name,
+           ": inputs is NULL or num_inputs negative");
+  NodeAttrs attrs = ParseAttrs(op, Dict(num_params, keys, vals, op->name.c_str()));
+  std::vector<NDArray> in;
+  in.reserve(num_inputs);
+  for (int i = 0; i < num_inputs; ++i) in.push_back(Arr(inputs[i], "AxImperativeInvoke: an input"));
+  std::vector<NDArray> out;
+  const bool given = *outputs != nullptr;
+  if (given) {
+    AX_CHECK(*num_outputs >= 0, AX_ERR_INVALID_ARGUMENT, op->name, ": num_outputs is negative");
+    for (int i = 0; i < *num_outputs; ++i) out.push_back(Arr((*outputs)[i], "AxImperativeInvoke: an output"));
+  }
+  Invoke(attrs, in, &out);
+  if (!given) {
+    invoke_outputs.clear();
+    for (auto& a : out) invoke_outputs.push_back(NewHandle(std::move(a)));
+    *num_outputs = static_cast<int>(invoke_outputs.size());
+    *outputs = invoke_outputs.data();
+  }
+  AX_API_END
+}
+
+}  // extern "C"

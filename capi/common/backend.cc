@@ -1,0 +1,59 @@
+#include "common/backend.h"
+
+#include <dlfcn.h>
+
+#include <mutex>
+#include <string>
+
+namespace axle {
+namespace {
+
+struct GpuLoader {
+  const DeviceBackend* backend = nullptr;
+  std::string reason;
+  int count = 0;
+};
+
+// The CUDA backend lives in libaxle_cuda.so beside libaxle; it exports axle_cuda_backend().
+GpuLoader* Load() {
+  static GpuLoader* loader = [] {
+    auto* l = new GpuLoader();  // leaked on purpose: alive until the process ends
+    Dl_info info;
+    std::string dir;
+    if (dladdr(reinterpret_cast<void*>(&GpuBackend), &info) && info.dli_fname) {
+      dir = info.dli_fname;
+      size_t slash = dir.rfind('/');
+      dir = slash == std::string::npos ? std::string() : dir.substr(0, slash + 1);
+    }
+    std::string path = dir + "libaxle_cuda.so";
+    void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+      l->reason = "this Axle has no CUDA backend (" + path + " could not be loaded)";
+      return l;
+    }
+    using Entry = const DeviceBackend* (*)(const char** reason);
+    auto entry = reinterpret_cast<Entry>(dlsym(h, "axle_cuda_backend"));
+    const char* why = nullptr;
+    const DeviceBackend* b = entry ? entry(&why) : nullptr;
+    if (!b) {
+      l->reason = why ? why : "the CUDA backend did not initialise";
+      return l;
+    }
+    l->count = b->device_count();
+    if (l->count <= 0) {
+      l->reason = "no CUDA device was found";
+      return l;
+    }
+    l->backend = b;
+    return l;
+  }();
+  return loader;
+}
+
+}  // namespace
+
+const DeviceBackend* GpuBackend() { return Load()->backend; }
+int GpuCount() { return Load()->count; }
+const char* GpuUnavailableReason() { return Load()->reason.c_str(); }
+
+}  // namespace axle

@@ -1,0 +1,383 @@
+#include "engine/engine.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <cstdlib>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+namespace axle {
+
+// ---- vars and op blocks -----------------------------------------------------------------------
+struct OprBlock;
+
+class Var {
+ public:
+  std::mutex mu;
+  struct Pending {
+    OprBlock* opr;
+    bool write;
+  };
+  std::deque<Pending> queue;  // ops waiting on this var, in push order
+  int running_reads = 0;
+  bool running_write = false;
+  std::exception_ptr error;  // guarded by mu
+};
+
+struct OprBlock {
+  OpFn fn;
+  Context ctx;
+  std::vector<VarPtr> reads, writes;  // deduplicated; a var in both is only in writes
+  const char* name;
+  bool always_run = false;  // waits run (and wake their caller) whatever their vars carry
+  std::atomic<int> wait{0};
+};
+
+namespace {
+
+int EnvInt(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  int n = std::atoi(v);
+  return n > 0 ? n : fallback;
+}
+
+void Dedup(std::vector<VarPtr>* reads, std::vector<VarPtr>* writes) {
+  auto uniq = [](std::vector<VarPtr>* v) {
+    std::vector<VarPtr> out;
+    out.reserve(v->size());
+    for (auto& x : *v) {
+      bool seen = false;
+      for (auto& y : out) seen |= (x == y);
+      if (!seen && x) out.push_back(std::move(x));
+    }
+    v->swap(out);
+  };
+  uniq(writes);
+  std::vector<VarPtr> r;
+  r.reserve(reads->size());
+  for (auto& x : *reads) {
+    bool dup = !x;
+    for (auto& y : *writes) dup |= (x == y);
+    for (auto& y : r) dup |= (x == y);
+    if (!dup) r.push_back(std::move(x));
+  }
+  reads->swap(r);
+}
+
+// Runs an op's function unless an input carries an error; returns the error it ends with.
+std::exception_ptr RunOp(OprBlock* op, const RunContext& rctx) {
+  for (auto* list : {&op->reads, &op->writes}) {
+    for (auto& v : *list) {
+      std::lock_guard<std::mutex> lk(v->mu);
+      if (v->error) return v->error;
+    }
+  }
+  try {
+    op->fn(rctx);
+  } catch (const Error& e) {
+    return std::make_exception_ptr(Error(e.status(), StrCat("Error in operator ", op->name, ": ", e.what())));
+  } catch (const std::bad_alloc&) {
+    return std::make_exception_ptr(Error(AX_ERR_OUT_OF_MEMORY, StrCat("Error in operator ", op->name, ": out of memory")));
+  } catch (const std::exception& e) {
+    return std::make_exception_ptr(Error(AX_ERR_RUNTIME, StrCat("Error in operator ", op->name, ": ", e.what())));
+  } catch (...) {
+    return std::make_exception_ptr(Error(AX_ERR_RUNTIME, StrCat("Error in operator ", op->name, ": unknown exception")));
+  }
+  return nullptr;
+}
+
+// A blocking wait used by WaitToRead/WaitToWrite.
+struct Signal {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  void Set() {
+    std::lock_guard<std::mutex> lk(mu);
+    done = true;
+    cv.notify_all();
+  }
+  void Wait() {
+    std::unique_lock<std::mutex> lk(mu);
+    cv.wait(lk, [this] { return done; });
+  }
+};
+
+// ---- the engine base: errors, pending count ----------------------------------------------------
+class EngineBase : public Engine {
+ public:
+  VarPtr NewVar() override { return std::make_shared<Var>(); }
+
+  void WaitToRead(const VarPtr& v) override { WaitVar(v, false); }
+  void WaitToWrite(const VarPtr& v) override { WaitVar(v, true); }
+
+  void WaitAll() override {
+    {
+      std::unique_lock<std::mutex> lk(all_mu_);
+      all_cv_.wait(lk, [this] { return pending_.load() == 0; });
+    }
+    std::exception_ptr e;
+    {
+      std::lock_guard<std::mutex> lk(err_mu_);
+      std::swap(e, first_error_);
+    }
+    if (e) std::rethrow_exception(e);
+  }
+
+ protected:
+  void WaitVar(const VarPtr& v, bool write) {
+    Signal s;
+    std::vector<VarPtr> r, w;
+    (write ? w : r).push_back(v);
+    Push([&s](const RunContext&) { s.Set(); }, Context::CPU(), std::move(r), std::move(w), "WaitForVar", true);
+    s.Wait();
+    std::exception_ptr e;
+    {
+      std::lock_guard<std::mutex> lk(v->mu);
+      std::swap(e, v->error);
+    }
+    if (e) {
+      ForgetGlobal(e);
+      std::rethrow_exception(e);
+    }
+  }
+
+  using Engine::Push;
+  // always_run: the op runs even when an input carries an error (waits must wake up).
+  virtual void Push(OpFn fn, const Context& ctx, std::vector<VarPtr> reads, std::vector<VarPtr> writes,
+                    const char* name, bool always_run) = 0;
+
+  // Records an op's error in the vars it writes and in the global slot.
+  void Fail(OprBlock* op, std::exception_ptr e) {
+    for (auto& v : op->writes) {
+      std::lock_guard<std::mutex> lk(v->mu);
+      v->error = e;
+    }
+    std::lock_guard<std::mutex> lk(err_mu_);
+    if (!first_error_) first_error_ = e;
+  }
+  // An error reported by a var wait need not be reported again by WaitAll.
+  void ForgetGlobal(const std::exception_ptr& e) {
+    std::lock_guard<std::mutex> lk(err_mu_);
+    if (first_error_ == e) first_error_ = nullptr;
+  }
+  void OpStarted() { pending_.fetch_add(1, std::memory_order_relaxed); }
+  void OpFinished() {
+    if (pending_.fetch_sub(1) == 1) {
+      std::lock_guard<std::mutex> lk(all_mu_);
+      all_cv_.notify_all();
+    }
+  }
+
+ private:
+  std::atomic<int64_t> pending_{0};
+  std::mutex all_mu_;
+  std::condition_variable all_cv_;
+  std::mutex err_mu_;
+  std::exception_ptr first_error_;
+};
+
+// ---- NaiveEngine: runs at push ------------------------------------------------------------------
+class NaiveEngine : public EngineBase {
+ public:
+  const char* Type() const override { return "NaiveEngine"; }
+  void Push(OpFn fn, const Context& ctx, std::vector<VarPtr> reads, std::vector<VarPtr> writes,
+            const char* name) override {
+    Push(std::move(fn), ctx, std::move(reads), std::move(writes), name, false);
+  }
+
+ protected:
+  void Push(OpFn fn, const Context& ctx, std::vector<VarPtr> reads, std::vector<VarPtr> writes,
+            const char* name, bool always_run) override {
+    OprBlock op;
+    op.fn = std::move(fn);
+    op.ctx = ctx;
+    op.reads = std::move(reads);
+    op.writes = std::move(writes);
+    op.name = name;
+    Dedup(&op.reads, &op.writes);
+    RunContext rctx{ctx, nullptr};
+    if (always_run) {
+      op.fn(rctx);
+      return;
+    }
+    if (auto e = RunOp(&op, rctx)) Fail(&op, e);
+  }
+};
+
+// ---- ThreadedEngine: per-var queues, a worker pool per device -----------------------------------
+class WorkerPool {
+ public:
+  WorkerPool(int n, std::function<void(OprBlock*)> run) : run_(std::move(run)) {
+    for (int i = 0; i < n; ++i) std::thread([this] { Loop(); }).detach();
+  }
+  void Submit(OprBlock* op) {
+    std::lock_guard<std::mutex> lk(mu_);
+    q_.push_back(op);
+    size_.store(q_.size(), std::memory_order_relaxed);
+    if (sleeping_ > 0) cv_.notify_one();
+  }
+
+ private:
+  void Loop() {
+    for (;;) {
+      OprBlock* op = nullptr;
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        while (q_.empty()) {
+          // Spin briefly before sleeping: a stream of small ops then costs no wake-up.
+          lk.unlock();
+          for (int i = 0; i < 2000 && !HasWork(); ++i) std::this_thread::yield();
+          lk.lock();
+          if (!q_.empty()) break;
+          ++sleeping_;
+          cv_.wait(lk);
+          --sleeping_;
+        }
+        op = q_.front();
+        q_.pop_front();
+        size_.store(q_.size(), std::memory_order_relaxed);
+      }
+      run_(op);
+    }
+  }
+  bool HasWork() const { return size_.load(std::memory_order_relaxed) > 0; }
+  std::function<void(OprBlock*)> run_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<OprBlock*> q_;
+  std::atomic<size_t> size_{0};
+  int sleeping_ = 0;
+};
+
+class ThreadedEngine : public EngineBase {
+ public:
+  ThreadedEngine() : cpu_workers_(EnvInt("AXLE_CPU_WORKER_NTHREADS", 2)) {}
+  const char* Type() const override { return "ThreadedEngine"; }
+
+  void Push(OpFn fn, const Context& ctx, std::vector<VarPtr> reads, std::vector<VarPtr> writes,
+            const char* name) override {
+    Push(std::move(fn), ctx, std::move(reads), std::move(writes), name, false);
+  }
+
+ protected:
+  void Push(OpFn fn, const Context& ctx, std::vector<VarPtr> reads, std::vector<VarPtr> writes,
+            const char* name, bool always_run) override {
+    auto* op = new OprBlock();
+    op->fn = std::move(fn);
+    op->ctx = ctx;
+    op->reads = std::move(reads);
+    op->writes = std::move(writes);
+    op->name = name;
+    op->always_run = always_run;
+    Dedup(&op->reads, &op->writes);
+    OpStarted();
+    op->wait.store(static_cast<int>(op->reads.size() + op->writes.size()) + 1);
+    for (auto& v : op->reads) AppendRead(v.get(), op);
+    for (auto& v : op->writes) AppendWrite(v.get(), op);
+    Decrement(op);
+  }
+
+ private:
+  void AppendRead(Var* v, OprBlock* op) {
+    bool ready;
+    {
+      std::lock_guard<std::mutex> lk(v->mu);
+      ready = !v->running_write && v->queue.empty();
+      if (ready) ++v->running_reads;
+      else v->queue.push_back({op, false});
+    }
+    if (ready) Decrement(op);
+  }
+  void AppendWrite(Var* v, OprBlock* op) {
+    bool ready;
+    {
+      std::lock_guard<std::mutex> lk(v->mu);
+      ready = !v->running_write && v->running_reads == 0 && v->queue.empty();
+      if (ready) v->running_write = true;
+      else v->queue.push_back({op, true});
+    }
+    if (ready) Decrement(op);
+  }
+  void CompleteRead(Var* v) {
+    OprBlock* next = nullptr;
+    {
+      std::lock_guard<std::mutex> lk(v->mu);
+      if (--v->running_reads == 0 && !v->queue.empty()) {
+        // the head must be a write: reads behind no running write never queue
+        next = v->queue.front().opr;
+        v->queue.pop_front();
+        v->running_write = true;
+      }
+    }
+    if (next) Decrement(next);
+  }
+  void CompleteWrite(Var* v) {
+    std::vector<OprBlock*> ready;
+    {
+      std::lock_guard<std::mutex> lk(v->mu);
+      v->running_write = false;
+      while (!v->queue.empty() && !v->queue.front().write) {
+        ready.push_back(v->queue.front().opr);
+        v->queue.pop_front();
+        ++v->running_reads;
+      }
+      if (v->running_reads == 0 && !v->queue.empty()) {
+        ready.push_back(v->queue.front().opr);
+        v->queue.pop_front();
+        v->running_write = true;
+      }
+    }
+    for (auto* op : ready) Decrement(op);
+  }
+  void Decrement(OprBlock* op) {
+    if (op->wait.fetch_sub(1) == 1) Dispatch(op);
+  }
+  void Dispatch(OprBlock* op) { PoolFor(op->ctx)->Submit(op); }
+
+  WorkerPool* PoolFor(const Context& ctx) {
+    // Waits and CPU ops share the CPU pool; each GPU gets its own pool when its backend exists.
+    if (ctx.dev_type == AX_CPU) {
+      static WorkerPool* cpu = new WorkerPool(cpu_workers_, [this](OprBlock* op) { Execute(op); });
+      return cpu;
+    }
+    std::lock_guard<std::mutex> lk(pools_mu_);
+    auto& p = gpu_pools_[ctx.dev_id];
+    if (!p) p = new WorkerPool(1, [this](OprBlock* op) { Execute(op); });
+    return p;
+  }
+
+  void Execute(OprBlock* op) {
+    RunContext rctx{op->ctx, nullptr};
+    if (op->always_run) {
+      op->fn(rctx);
+    } else if (auto e = RunOp(op, rctx)) {
+      Fail(op, e);
+    }
+    for (auto& v : op->reads) CompleteRead(v.get());
+    for (auto& v : op->writes) CompleteWrite(v.get());
+    delete op;  // releases the vars and whatever fn captured (storage goes back to its pool)
+    OpFinished();
+  }
+
+  int cpu_workers_;
+  std::mutex pools_mu_;
+  std::map<int, WorkerPool*> gpu_pools_;
+};
+
+}  // namespace
+
+Engine* Engine::Get() {
+  static Engine* engine = [] {
+    const char* t = std::getenv("AXLE_ENGINE_TYPE");
+    if (t && std::string(t) == "NaiveEngine") return static_cast<Engine*>(new NaiveEngine());
+    return static_cast<Engine*>(new ThreadedEngine());
+  }();
+  return engine;
+}
+
+}  // namespace axle

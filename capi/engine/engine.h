@@ -1,0 +1,51 @@
+// The dependency engine (MXNet's threaded engine model).
+//
+// Every array's storage owns a Var. An op is pushed with the vars it reads and the vars it
+// writes. Per var, ops keep program order: reads may run together, a write runs alone after
+// every earlier op on that var has finished. An op runs once all its vars let it through.
+//
+// Errors: an exception thrown by an op is stored in every var it writes (and in a global
+// list); an op reading or writing a var that carries an error does not run and passes the
+// error on. A wait on a var (WaitToRead/WaitToWrite) rethrows its error once and clears it;
+// WaitAll rethrows the first error that no wait has reported yet.
+//
+// AXLE_ENGINE_TYPE=NaiveEngine runs each op synchronously at push (for debugging);
+// AXLE_CPU_WORKER_NTHREADS sets the CPU worker count of the threaded engine (default 2).
+#pragma once
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/base.h"
+
+namespace axle {
+
+class Var;
+using VarPtr = std::shared_ptr<Var>;
+
+struct RunContext {
+  Context ctx;
+  void* stream = nullptr;  // the device stream of the worker (GPU), nullptr on CPU
+};
+
+using OpFn = std::function<void(const RunContext&)>;
+
+class Engine {
+ public:
+  static Engine* Get();  // the process-wide engine, never destroyed
+  virtual ~Engine() = default;
+
+  virtual VarPtr NewVar() = 0;
+  // Pushes fn; reads and writes may overlap (a var in both is a write) and repeat.
+  // name is a static string used in error messages.
+  virtual void Push(OpFn fn, const Context& ctx, std::vector<VarPtr> reads, std::vector<VarPtr> writes,
+                    const char* name) = 0;
+  virtual void WaitToRead(const VarPtr& v) = 0;
+  virtual void WaitToWrite(const VarPtr& v) = 0;
+  virtual void WaitAll() = 0;
+  virtual const char* Type() const = 0;
+};
+
+}  // namespace axle

@@ -1,0 +1,96 @@
+// Zero-copy exchange through DLPack.
+#include "ndarray/dlpack.h"
+
+#include "ndarray/ndarray.h"
+
+namespace axle {
+namespace {
+
+dlpack::DataType ToDL(int dtype) {
+  switch (dtype) {
+    case AX_FLOAT32: return {dlpack::kDLFloat, 32, 1};
+    case AX_FLOAT64: return {dlpack::kDLFloat, 64, 1};
+    case AX_FLOAT16: return {dlpack::kDLFloat, 16, 1};
+    case AX_UINT8: return {dlpack::kDLUInt, 8, 1};
+    case AX_INT32: return {dlpack::kDLInt, 32, 1};
+    case AX_INT8: return {dlpack::kDLInt, 8, 1};
+    case AX_INT64: return {dlpack::kDLInt, 64, 1};
+    case AX_BOOL: return {dlpack::kDLBool, 8, 1};
+  }
+  Throw(AX_ERR_TYPE, "DLPack: unknown dtype code ", dtype);
+}
+
+int FromDL(const dlpack::DataType& t) {
+  AX_CHECK(t.lanes == 1, AX_ERR_TYPE, "DLPack: vector types (lanes=", t.lanes, ") are not supported");
+  if (t.code == dlpack::kDLFloat && t.bits == 32) return AX_FLOAT32;
+  if (t.code == dlpack::kDLFloat && t.bits == 64) return AX_FLOAT64;
+  if (t.code == dlpack::kDLFloat && t.bits == 16) return AX_FLOAT16;
+  if (t.code == dlpack::kDLUInt && t.bits == 8) return AX_UINT8;
+  if (t.code == dlpack::kDLInt && t.bits == 32) return AX_INT32;
+  if (t.code == dlpack::kDLInt && t.bits == 8) return AX_INT8;
+  if (t.code == dlpack::kDLInt && t.bits == 64) return AX_INT64;
+  if (t.code == dlpack::kDLBool && t.bits == 8) return AX_BOOL;
+  Throw(AX_ERR_TYPE, "DLPack: unsupported dtype (code ", int(t.code), ", bits ", int(t.bits), ")");
+}
+
+// What an exported tensor keeps alive: the array (hence its storage) and its shape.
+struct ExportCtx {
+  NDArray array;
+  int64_t shape[kMaxNDim];
+  dlpack::ManagedTensor managed;
+};
+
+void DeleteExport(dlpack::ManagedTensor* self) { delete static_cast<ExportCtx*>(self->manager_ctx); }
+
+}  // namespace
+
+dlpack::ManagedTensor* ToDLPack(const NDArray& a) {
+  a.WaitToRead();
+  auto* c = new ExportCtx();
+  c->array = a;
+  const TShape& s = a.shape();
+  for (int i = 0; i < s.ndim(); ++i) c->shape[i] = s[i];
+  dlpack::Tensor& t = c->managed.dl_tensor;
+  t.data = a.dptr();
+  t.device = {a.ctx().dev_type == AX_GPU ? dlpack::kDLCUDA : dlpack::kDLCPU, a.ctx().dev_id};
+  t.ndim = s.ndim();
+  t.dtype = ToDL(a.dtype());
+  t.shape = c->shape;
+  t.strides = nullptr;
+  t.byte_offset = 0;
+  c->managed.manager_ctx = c;
+  c->managed.deleter = DeleteExport;
+  return &c->managed;
+}
+
+NDArray FromDLPack(dlpack::ManagedTensor* m) {
+  AX_CHECK(m, AX_ERR_INVALID_ARGUMENT, "DLPack: the tensor is NULL");
+  const dlpack::Tensor& t = m->dl_tensor;
+  AX_CHECK(t.ndim >= 0 && t.ndim <= kMaxNDim, AX_ERR_SHAPE, "DLPack: unsupported ndim ", t.ndim);
+  AX_CHECK(t.ndim == 0 || t.shape, AX_ERR_INVALID_ARGUMENT, "DLPack: shape is NULL");
+  TShape shape(t.shape, t.shape + t.ndim);
+  if (t.strides) {  // only compact row-major layouts can be viewed without a copy
+    int64_t expect = 1;
+    for (int i = t.ndim - 1; i >= 0; --i) {
+      AX_CHECK(shape[i] <= 1 || t.strides[i] == expect, AX_ERR_INVALID_ARGUMENT,
+               "DLPack: only C-contiguous tensors can be shared (shape ", shape.str(), ")");
+      expect *= shape[i];
+    }
+  }
+  Context ctx;
+  if (t.device.device_type == dlpack::kDLCPU || t.device.device_type == dlpack::kDLCUDAHost) {
+    ctx = Context::CPU();
+  } else if (t.device.device_type == dlpack::kDLCUDA) {
+    ctx = Context{AX_GPU, t.device.device_id};
+    CheckContext(ctx);
+  } else {
+    Throw(AX_ERR_NOT_SUPPORTED, "DLPack: device type ", t.device.device_type, " is not supported");
+  }
+  int dtype = FromDL(t.dtype);
+  void* data = static_cast<char*>(t.data) + t.byte_offset;
+  return NDArray::FromExternal(data, shape, ctx, dtype, [m] {
+    if (m->deleter) m->deleter(m);
+  });
+}
+
+}  // namespace axle

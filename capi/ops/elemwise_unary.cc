@@ -1,0 +1,100 @@
+// Unary elementwise ops, identity copy and Cast.
+#include "ops/cpu/kernel.h"
+#include "ops/cpu/math_functors.h"
+
+namespace axle {
+namespace {
+
+template <class T> using A = fn::A<T>;
+
+template <class F>
+void DefineUnary(OpDef& op, const std::string& doc, F f) {
+  op.input_names = {"data"};
+  op.doc = doc;
+  op.infer_shape = SameShape;
+  op.infer_type = SameType;
+  op.inplace = {{0, 0}};
+  op.compute_cpu = [f](const OpContext&, const NodeAttrs&, const std::vector<TBlob>& in,
+                       const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+    AX_TYPE_SWITCH(out[0].dtype, DType, {
+      const DType* x = in[0].ptr<DType>();
+      MapIndex(out[0].Size(), req[0], out[0].ptr<DType>(), [=](int64_t i) { return f(A<DType>(x[i])); });
+    });
+  };
+}
+
+}  // namespace
+
+#define AX_UNARY(name, doc, expr) \
+  AX_REGISTER_OP(name) { DefineUnary(op, doc, [](auto x) { using T = decltype(x); (void)sizeof(T); return expr; }); }
+
+AX_UNARY("negative", "-x", T(0) - x)
+AX_UNARY("_copy", "A copy of the input.", x)
+AX_UNARY("abs", "|x|", x < T(0) ? T(0) - x : x)
+AX_UNARY("sign", "-1, 0 or 1 by the sign of x", T(x > T(0) ? 1 : (x < T(0) ? -1 : 0)))
+AX_UNARY("square", "x * x", x * x)
+
+#define AX_UNARY_FLOAT(name, doc, expr)                                         \
+  AX_REGISTER_OP(name) {                                                        \
+    DefineUnary(op, doc, [](auto x) {                                           \
+      using T = decltype(x);                                                    \
+      using F = std::conditional_t<std::is_floating_point_v<T>, T, double>;     \
+      F v = static_cast<F>(x);                                                  \
+      return expr;                                                              \
+    });                                                                         \
+  }
+
+AX_UNARY_FLOAT("exp", "e ** x", std::exp(v))
+AX_UNARY_FLOAT("log", "Natural logarithm", std::log(v))
+AX_UNARY_FLOAT("log1p", "log(1 + x)", std::log1p(v))
+AX_UNARY_FLOAT("expm1", "exp(x) - 1", std::expm1(v))
+AX_UNARY_FLOAT("sqrt", "Square root", std::sqrt(v))
+AX_UNARY_FLOAT("rsqrt", "1 / sqrt(x)", F(1) / std::sqrt(v))
+AX_UNARY_FLOAT("reciprocal", "1 / x", F(1) / v)
+AX_UNARY_FLOAT("sin", "Sine", std::sin(v))
+AX_UNARY_FLOAT("cos", "Cosine", std::cos(v))
+AX_UNARY_FLOAT("tanh", "Hyperbolic tangent", std::tanh(v))
+AX_UNARY_FLOAT("sigmoid", "1 / (1 + exp(-x))", F(1) / (F(1) + std::exp(-v)))
+AX_UNARY_FLOAT("relu", "max(x, 0)", v > F(0) ? v : F(0))
+AX_UNARY_FLOAT("softsign", "x / (1 + |x|)", v / (F(1) + std::fabs(v)))
+AX_UNARY_FLOAT("floor", "Largest integer <= x", std::floor(v))
+AX_UNARY_FLOAT("ceil", "Smallest integer >= x", std::ceil(v))
+AX_UNARY_FLOAT("round", "Nearest integer, halves away from zero", std::round(v))
+
+namespace {
+struct CastParam {
+  int dtype;
+};
+void DescribeCast(ParamBuilder<CastParam>& b) {
+  b.Enum("dtype", &CastParam::dtype, {"float32", "float64", "float16", "uint8", "int32", "int8", "int64", "bool"}, "")
+      .Describe("Output dtype");
+}
+}  // namespace
+
+AX_REGISTER_OP("Cast") {
+  op.input_names = {"data"};
+  op.doc = "Converts the elements of data to dtype (like numpy's astype).";
+  op.params = MakeSchema(DescribeCast);
+  op.infer_shape = SameShape;
+  op.infer_type = [](const NodeAttrs& attrs, std::vector<int>*, std::vector<int>* out) {
+    (*out)[0] = attrs.get<CastParam>().dtype;
+  };
+  op.compute_cpu = [](const OpContext&, const NodeAttrs&, const std::vector<TBlob>& in, const std::vector<OpReq>& req,
+                      const std::vector<TBlob>& out) {
+    AX_TYPE_SWITCH(in[0].dtype, SType, {
+      AX_TYPE_SWITCH(out[0].dtype, DType, {
+        const SType* x = in[0].ptr<SType>();
+        MapIndex(out[0].Size(), req[0], out[0].ptr<DType>(), [=](int64_t i) {
+          if constexpr (std::is_same_v<DType, bool>) return static_cast<double>(fn::A<SType>(x[i])) != 0.0;
+          else return static_cast<fn::A<DType>>(fn::A<SType>(x[i]));
+        });
+      });
+    });
+  };
+}
+
+}  // namespace axle
+
+namespace {
+const bool ax_cast_alias = (axle::OpRegistry::Get()->Alias("cast", "Cast"), true);
+}

@@ -1,0 +1,147 @@
+#include "ops/imperative.h"
+
+#include <map>
+#include <mutex>
+
+#include "common/backend.h"
+#include "ops/random_state.h"
+
+namespace axle {
+
+Context ParseContext(const std::string& s, const std::string& who) {
+  if (s.empty()) return Context::CPU();
+  Context c;
+  int id = 0;
+  char tail = 0;
+  if (std::sscanf(s.c_str(), "cpu(%d)%c", &id, &tail) == 1) {
+    c.dev_type = AX_CPU;
+  } else if (std::sscanf(s.c_str(), "gpu(%d)%c", &id, &tail) == 1) {
+    c.dev_type = AX_GPU;
+  } else if (s == "cpu") {
+    c.dev_type = AX_CPU;
+  } else if (s == "gpu") {
+    c.dev_type = AX_GPU;
+  } else {
+    Throw(AX_ERR_INVALID_ARGUMENT, who, ": invalid context '", s, "' (expected cpu(N) or gpu(N))");
+  }
+  c.dev_id = id;
+  return c;
+}
+
+DeviceRandom* GetDeviceRandom(const Context& ctx) {
+  static std::mutex mu;
+  static auto* states = new std::map<std::pair<int, int>, DeviceRandom*>();
+  std::lock_guard<std::mutex> lk(mu);
+  auto& r = (*states)[{ctx.dev_type, ctx.dev_id}];
+  if (!r) {
+    r = new DeviceRandom();
+    r->var = Engine::Get()->NewVar();
+  }
+  return r;
+}
+
+void SeedAll(int seed) {
+  std::vector<Context> ctxs = {Context::CPU()};
+  for (int i = 0; i < GpuCount(); ++i) ctxs.push_back(Context{AX_GPU, i});
+  for (auto& c : ctxs) {
+    DeviceRandom* r = GetDeviceRandom(c);
+    // each device gets its own stream, derived from the seed and the device
+    uint64_t s = static_cast<uint64_t>(static_cast<uint32_t>(seed)) * 1000003ull + c.dev_type * 131ull + c.dev_id;
+    Engine::Get()->Push([r, s](const RunContext&) { r->state.Seed(s); }, Context::CPU(), {}, {r->var}, "seed");
+  }
+}
+
+void Invoke(const NodeAttrs& attrs, const std::vector<NDArray>& inputs, std::vector<NDArray>* outputs) {
+  const OpDef* op = attrs.op;
+  const int n_in = op->NumInputs(attrs);
+  AX_CHECK(n_in < 0 || static_cast<int>(inputs.size()) == n_in, AX_ERR_INVALID_ARGUMENT, attrs.Who(), ": expected ",
+           n_in, " input(s), got ", inputs.size());
+  const int n_out = op->num_outputs(attrs);
+  AX_CHECK(outputs->empty() || static_cast<int>(outputs->size()) == n_out, AX_ERR_INVALID_ARGUMENT, attrs.Who(),
+           ": expected ", n_out, " output array(s), got ", outputs->size());
+
+  // device
+  Context ctx;
+  if (!inputs.empty()) {
+    ctx = inputs[0].ctx();
+    for (size_t i = 1; i < inputs.size(); ++i)
+      AX_CHECK(inputs[i].ctx() == ctx, AX_ERR_INVALID_ARGUMENT, attrs.Who(), ": input '", InputName(attrs, i),
+               "' is on ", inputs[i].ctx().str(), " but input '", InputName(attrs, 0), "' is on ", ctx.str());
+  } else if (!outputs->empty()) {
+    ctx = (*outputs)[0].ctx();
+  } else if (op->needs_ctx_attr) {
+    std::string c;
+    for (auto& kv : attrs.dict)
+      if (kv.first == "ctx") c = kv.second;
+    ctx = ParseContext(c, attrs.Who());
+  }
+  CheckContext(ctx);
+
+  // shapes and types
+  std::vector<TShape> ishape(inputs.size()), oshape(n_out);
+  std::vector<int> itype(inputs.size()), otype(n_out, -1);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    ishape[i] = inputs[i].shape();
+    itype[i] = inputs[i].dtype();
+  }
+  for (size_t i = 0; i < outputs->size(); ++i) {
+    oshape[i] = (*outputs)[i].shape();
+    otype[i] = (*outputs)[i].dtype();
+  }
+  std::vector<TShape> given_shape = oshape;
+  std::vector<int> given_type = otype;
+  if (op->infer_shape) op->infer_shape(attrs, &ishape, &oshape);
+  if (op->infer_type) op->infer_type(attrs, &itype, &otype);
+  for (int i = 0; i < n_out; ++i) {
+    AX_CHECK(oshape[i].known(), AX_ERR_SHAPE, attrs.Who(), ": cannot infer the shape of output ", i);
+    AX_CHECK(otype[i] >= 0, AX_ERR_TYPE, attrs.Who(), ": cannot infer the dtype of output ", i);
+  }
+  if (outputs->empty()) {
+    outputs->reserve(n_out);
+    for (int i = 0; i < n_out; ++i) outputs->emplace_back(oshape[i], ctx, otype[i]);
+  } else {
+    for (int i = 0; i < n_out; ++i) {
+      AX_CHECK(given_shape[i] == oshape[i], AX_ERR_SHAPE, attrs.Who(), ": output ", i, " has shape ",
+               given_shape[i].str(), ", expected ", oshape[i].str());
+      AX_CHECK(given_type[i] == otype[i], AX_ERR_TYPE, attrs.Who(), ": output ", i, " has dtype ",
+               DTypeName(given_type[i]), ", expected ", DTypeName(otype[i]));
+      AX_CHECK((*outputs)[i].ctx() == ctx, AX_ERR_INVALID_ARGUMENT, attrs.Who(), ": output ", i, " is on ",
+               (*outputs)[i].ctx().str(), ", expected ", ctx.str());
+    }
+  }
+
+  const bool gpu = ctx.dev_type == AX_GPU;
+  AX_CHECK(gpu ? op->compute_gpu : op->compute_cpu, AX_ERR_NOT_SUPPORTED, attrs.Who(), ": no kernel for ", ctx.str());
+
+  std::vector<VarPtr> reads, writes;
+  reads.reserve(inputs.size());
+  for (auto& a : inputs) reads.push_back(a.var());
+  for (auto& a : *outputs) writes.push_back(a.var());
+  for (int i : op->mutate_inputs) writes.push_back(inputs.at(i).var());
+  DeviceRandom* rnd = nullptr;
+  if (op->needs_random) {
+    rnd = GetDeviceRandom(ctx);
+    writes.push_back(rnd->var);
+  }
+  std::vector<TBlob> in_blobs, out_blobs;
+  in_blobs.reserve(inputs.size());
+  for (auto& a : inputs) in_blobs.push_back(a.blob());
+  for (auto& a : *outputs) out_blobs.push_back(a.blob());
+  // Keep the storage alive until the op has run: capture the chunks.
+  std::vector<std::shared_ptr<Chunk>> keep;
+  keep.reserve(inputs.size() + outputs->size());
+  for (auto& a : inputs) keep.push_back(a.chunk());
+  for (auto& a : *outputs) keep.push_back(a.chunk());
+  Engine::Get()->Push(
+      [attrs, gpu, in_blobs = std::move(in_blobs), out_blobs = std::move(out_blobs), keep = std::move(keep),
+       rnd](const RunContext& rctx) {
+        OpContext octx;
+        octx.run = rctx;
+        octx.rng = rnd ? &rnd->state : nullptr;
+        std::vector<OpReq> req(out_blobs.size(), OpReq::kWrite);
+        (gpu ? attrs.op->compute_gpu : attrs.op->compute_cpu)(octx, attrs, in_blobs, req, out_blobs);
+      },
+      ctx, std::move(reads), std::move(writes), op->name.c_str());
+}
+
+}  // namespace axle

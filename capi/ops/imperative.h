@@ -1,0 +1,15 @@
+// Running one op on NDArrays: infer shapes and types, allocate outputs, push the kernel.
+#pragma once
+#include <vector>
+
+#include "ops/registry.h"
+
+namespace axle {
+
+// outputs: empty to allocate them, else arrays of the inferred shape and dtype to write into.
+void Invoke(const NodeAttrs& attrs, const std::vector<NDArray>& inputs, std::vector<NDArray>* outputs);
+
+// Parses "cpu(0)" / "gpu(1)" (MXNet's context strings); "" is cpu(0).
+Context ParseContext(const std::string& s, const std::string& who);
+
+}  // namespace axle

@@ -1,0 +1,51 @@
+// Per-device random state. It is counter based (SplitMix64 over key and a running counter),
+// so a kernel can draw element i independently of how the work is split across threads, and
+// results depend only on the seed and the order in which random ops were pushed. The state
+// is guarded by an engine var that every random op writes, which keeps that order.
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "engine/engine.h"
+
+namespace axle {
+
+class RandomState {
+ public:
+  // Reserves n draws; returns the counter of the first.
+  uint64_t Reserve(uint64_t n) {
+    uint64_t c = counter_;
+    counter_ += n;
+    return c;
+  }
+  uint64_t key() const { return key_; }
+  void Seed(uint64_t seed) {
+    key_ = Mix(seed ^ 0x9E3779B97F4A7C15ull);
+    counter_ = 0;
+  }
+  // The i-th 64-bit draw of a stream.
+  static uint64_t Bits(uint64_t key, uint64_t i) { return Mix(key + Mix(i)); }
+  // Uniform in [0, 1) with 53 random bits.
+  static double Uniform(uint64_t key, uint64_t i) { return (Bits(key, i) >> 11) * (1.0 / 9007199254740992.0); }
+  static uint64_t Mix(uint64_t z) {
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+
+ private:
+  uint64_t key_ = Mix(0x9E3779B97F4A7C15ull);
+  uint64_t counter_ = 0;
+};
+
+// The random state of a device and the engine var that orders its users.
+struct DeviceRandom {
+  RandomState state;
+  VarPtr var;
+};
+DeviceRandom* GetDeviceRandom(const Context& ctx);
+// Seeds every device's state (pushed through the engine, in order with earlier random ops).
+void SeedAll(int seed);
+
+}  // namespace axle

@@ -1,0 +1,168 @@
+/*
+ * axle.h -- the one public C interface of Axle.
+ *
+ * Conventions (every binding relies on them):
+ *  - Every fallible function returns int: AX_OK (0) on success, otherwise one of AxStatus.
+ *    The message of the last failure on the calling thread is returned by AxGetLastError().
+ *    On failure, out-parameters are left untouched.
+ *  - Handles are opaque. Every handle the caller receives is owned by the caller unless the
+ *    comment says "borrowed". Free functions return void, accept NULL, and ignore a handle
+ *    that is not live (a double free is reported by AxGetLastError, never a crash).
+ *  - Handles carry a type tag checked on every call: a freed handle or a handle of another
+ *    kind gives AX_ERR_INVALID_HANDLE.
+ *  - Strings are UTF-8. Shapes are int64_t arrays; counts are int or size_t.
+ *  - "borrowed, thread-local": the pointer is valid until the next call into Axle on the
+ *    same thread.
+ *  - Data type codes are MXNet's type flags (AxDType); device types are MXNet's (AxDevType).
+ *  - All work is asynchronous: ops are pushed to a dependency engine. An error raised by an
+ *    op while it runs is reported by the next wait on the arrays it writes (WaitToRead,
+ *    SyncCopyToCPU, AxEngineWaitAll).
+ */
+#ifndef AXLE_H_
+#define AXLE_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AX_VERSION_MAJOR 0
+#define AX_VERSION_MINOR 1
+#define AX_VERSION_PATCH 0
+
+#if defined(_WIN32)
+#  if defined(AXLE_BUILDING)
+#    define AX_API __declspec(dllexport)
+#  else
+#    define AX_API __declspec(dllimport)
+#  endif
+#else
+#  define AX_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- status codes, types ------------------------------------------------------------ */
+typedef enum {
+  AX_OK = 0,
+  AX_ERR_INVALID_ARGUMENT = 1, /* a NULL pointer, a bad value, an unknown attribute */
+  AX_ERR_INVALID_HANDLE = 2,   /* a freed handle, or a handle of another kind */
+  AX_ERR_SHAPE = 3,            /* shapes that do not fit the op */
+  AX_ERR_TYPE = 4,             /* dtypes that do not fit the op */
+  AX_ERR_INDEX = 5,            /* an axis or index out of range */
+  AX_ERR_IO = 6,               /* a file that cannot be read, written or parsed */
+  AX_ERR_OUT_OF_MEMORY = 7,    /* an allocation failed */
+  AX_ERR_NOT_SUPPORTED = 8,    /* valid, but not available here (e.g. gpu() without a GPU) */
+  AX_ERR_RUNTIME = 9           /* any other failure, including errors raised inside ops */
+} AxStatus;
+
+typedef enum {
+  AX_FLOAT32 = 0, AX_FLOAT64 = 1, AX_FLOAT16 = 2, AX_UINT8 = 3,
+  AX_INT32 = 4, AX_INT8 = 5, AX_INT64 = 6, AX_BOOL = 7
+} AxDType;
+
+typedef enum { AX_CPU = 1, AX_GPU = 2 } AxDevType;
+
+typedef struct AxNDArray_ *AxNDArrayHandle; /* an n-dimensional array */
+typedef struct AxOp_ *AxOpHandle;           /* an operator of the registry; static, never freed */
+
+/* ---- errors and versions -------------------------------------------------------------- */
+/* Message of the last error on this thread ("" if none). Borrowed, thread-local. */
+AX_API const char *AxGetLastError(void);
+/* Writes the library's version (may differ from the AX_VERSION_* this header carries). */
+AX_API int AxGetVersion(int *major, int *minor, int *patch);
+/* Number of live handles of any kind (leak accounting). */
+AX_API int AxGetLiveHandleCount(int64_t *out);
+
+/* ---- engine ----------------------------------------------------------------------------- */
+/* Blocks until every pushed op has run; reports the first async error not yet reported. */
+AX_API int AxEngineWaitAll(void);
+/* Name of the engine in use: "ThreadedEngine" or "NaiveEngine". Borrowed, static. */
+AX_API int AxEngineGetType(const char **out);
+
+/* ---- devices and storage ---------------------------------------------------------------- */
+/* Number of usable GPUs (0 when none or no CUDA runtime). */
+AX_API int AxGetGPUCount(int *out);
+/* Pool statistics of one device: bytes held by live arrays, bytes kept in the pool for
+ * reuse, allocations taken from the system, allocations served from the pool, and the peak
+ * of bytes_in_use. Any out-parameter may be NULL. */
+AX_API int AxStorageGetStats(int dev_type, int dev_id, int64_t *bytes_in_use, int64_t *bytes_pooled,
+                             int64_t *num_allocs, int64_t *pool_hits, int64_t *peak_bytes_in_use);
+/* Gives the pooled (unused) memory of one device back to the system. */
+AX_API int AxStorageEmptyCache(int dev_type, int dev_id);
+/* Seeds the random generators of every device. */
+AX_API int AxRandomSeed(int seed);
+
+/* ---- NDArray ------------------------------------------------------------------------------ */
+/* New uninitialised array. ndim may be 0 (a scalar); dims may be 0 (empty).
+ * *out: caller frees with AxNDArrayFree. */
+AX_API int AxNDArrayCreate(const int64_t *shape, int ndim, int dev_type, int dev_id, int dtype,
+                           AxNDArrayHandle *out);
+/* Releases the handle. The memory goes back to the pool once no other array views it and
+ * the ops pending on it have run. */
+AX_API void AxNDArrayFree(AxNDArrayHandle handle);
+/* *out_shape: borrowed, valid while the handle lives. */
+AX_API int AxNDArrayGetShape(AxNDArrayHandle handle, int *out_ndim, const int64_t **out_shape);
+AX_API int AxNDArrayGetDType(AxNDArrayHandle handle, int *out_dtype);
+AX_API int AxNDArrayGetContext(AxNDArrayHandle handle, int *out_dev_type, int *out_dev_id);
+/* Waits for pending writes, then copies nbytes (must equal size * itemsize) in or out. */
+AX_API int AxNDArraySyncCopyFromCPU(AxNDArrayHandle handle, const void *data, size_t nbytes);
+AX_API int AxNDArraySyncCopyToCPU(AxNDArrayHandle handle, void *data, size_t nbytes);
+/* Block until the array can be read (pending writes done) / written (all pending ops done).
+ * Reports an async error carried by the array. */
+AX_API int AxNDArrayWaitToRead(AxNDArrayHandle handle);
+AX_API int AxNDArrayWaitToWrite(AxNDArrayHandle handle);
+/* A view with another shape over the same memory. dims may hold MXNet's special values
+ * 0 (copy this dim), -1 (infer), -2 (copy the rest), -3 (merge two), -4 (split one);
+ * reverse applies them right to left. *out: caller frees. */
+AX_API int AxNDArrayReshape(AxNDArrayHandle handle, int ndim, const int64_t *dims, int reverse,
+                            AxNDArrayHandle *out);
+/* A view of rows [begin, end) along the first axis. *out: caller frees. */
+AX_API int AxNDArraySlice(AxNDArrayHandle handle, int64_t begin, int64_t end, AxNDArrayHandle *out);
+/* A view of row idx of the first axis (the first axis dropped). *out: caller frees. */
+AX_API int AxNDArrayAt(AxNDArrayHandle handle, int64_t idx, AxNDArrayHandle *out);
+
+/* Saves arrays in MXNet 1.x's .params format. names is NULL (a list) or num names (a dict). */
+AX_API int AxNDArraySave(const char *fname, int num, const AxNDArrayHandle *arrays, const char *const *names);
+/* Loads a .params file. *out_arrays: borrowed thread-local array of num handles, each owned
+ * by the caller (free each with AxNDArrayFree). *out_names: borrowed thread-local, *out_num_names
+ * is 0 for a list. */
+AX_API int AxNDArrayLoad(const char *fname, int *out_num, AxNDArrayHandle **out_arrays, int *out_num_names,
+                         const char ***out_names);
+/* Same as AxNDArrayLoad, from size bytes at buf. */
+AX_API int AxNDArrayLoadFromBuffer(const void *buf, size_t size, int *out_num, AxNDArrayHandle **out_arrays,
+                                   int *out_num_names, const char ***out_names);
+
+/* DLPack (ABI of dlpack.h v0.8, unversioned DLManagedTensor).
+ * ToDLPack waits for pending writes and returns a DLManagedTensor* sharing the memory; the
+ * consumer calls its deleter once. FromDLPack takes ownership of a DLManagedTensor* on success
+ * (its deleter runs when the last array viewing it is gone); on failure the caller keeps it. */
+AX_API int AxNDArrayToDLPack(AxNDArrayHandle handle, void **out_dlmanaged_tensor);
+AX_API int AxNDArrayFromDLPack(void *dlmanaged_tensor, AxNDArrayHandle *out);
+
+/* ---- operators ------------------------------------------------------------------------------ */
+/* Names of every registered op. *out_names: borrowed, static. */
+AX_API int AxListOps(int *out_num, const char ***out_names);
+/* *out: borrowed, static (never freed). */
+AX_API int AxGetOpHandle(const char *name, AxOpHandle *out);
+/* Describes an op. Every string and array is borrowed and static. num_inputs is -1 for an op
+ * with a variable number of inputs, whose count is the attribute named *key_var_num_args.
+ * param_types read like MXNet's: "int, optional, default='1'". */
+AX_API int AxOpGetInfo(AxOpHandle op, const char **name, const char **doc, int *num_inputs,
+                       const char ***input_names, int *num_params, const char ***param_names,
+                       const char ***param_types, const char ***param_docs, const char **key_var_num_args);
+/* Number of outputs of op for these attributes. */
+AX_API int AxOpGetNumOutputs(AxOpHandle op, int num_params, const char *const *keys, const char *const *vals,
+                             int *out);
+/* Runs op on inputs with string attributes, asynchronously.
+ * If *outputs is NULL the outputs are created: *outputs becomes a borrowed thread-local array of
+ * *num_outputs new handles, each owned by the caller. Otherwise *outputs holds *num_outputs
+ * caller-owned arrays that receive the results (they must have the inferred shape and dtype). */
+AX_API int AxImperativeInvoke(AxOpHandle op, int num_inputs, const AxNDArrayHandle *inputs, int *num_outputs,
+                              AxNDArrayHandle **outputs, int num_params, const char *const *keys,
+                              const char *const *vals);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AXLE_H_ */

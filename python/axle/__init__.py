@@ -1,0 +1,27 @@
+"""Axle: a deep learning framework with the programming model of Apache MXNet 1.x.
+
+    import axle as mx
+    a = mx.nd.ones((2, 3))
+    print((a * 2 + 1).asnumpy())
+"""
+import atexit as _atexit
+
+from . import _lib
+from . import base, context, ndarray, random  # noqa: F401
+from .base import AxleError, MXNetError  # noqa: F401
+from .context import Context, cpu, current_context, gpu, num_gpus  # noqa: F401
+
+nd = ndarray
+
+__version__ = "%d.%d.%d" % _lib.LIB_VERSION
+
+
+def _drain():
+    # Let pending ops finish before the interpreter tears down (their errors no longer matter).
+    try:
+        _lib.lib.AxEngineWaitAll()
+    except Exception:
+        pass
+
+
+_atexit.register(_drain)

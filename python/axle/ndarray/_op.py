@@ -1,0 +1,150 @@
+"""Op invocation and the generation of `axle.nd.<op>` functions from the core's registry."""
+import inspect
+import keyword
+
+import numpy as np
+
+from .._lib import check, ffi, lib
+from ..base import dtype_name
+
+_handles = {}
+
+
+def op_handle(name):
+    h = _handles.get(name)
+    if h is None:
+        p = ffi.new("AxOpHandle*")
+        check(lib.AxGetOpHandle(name.encode(), p))
+        h = _handles[name] = p[0]
+    return h
+
+
+def attr_str(v):
+    """An attribute value as the core parses it (MXNet's conventions)."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool) or isinstance(v, np.bool_):
+        return "True" if v else "False"
+    if isinstance(v, (tuple, list)):
+        return "(" + ",".join("None" if x is None else str(int(x)) for x in v) + (",)" if len(v) == 1 else ")")
+    if v is None:
+        return "None"
+    if isinstance(v, type) or isinstance(v, np.dtype):
+        return dtype_name(v)
+    if isinstance(v, (float, np.floating)):
+        return repr(float(v))
+    return str(v)
+
+
+def invoke(op, inputs, attrs=None, out=None):
+    """Runs op (a handle) on NDArrays with attributes; returns the output NDArray(s).
+
+    out: None (allocate), an NDArray or a list of NDArrays to write into."""
+    from .ndarray import NDArray, _new
+    n = len(inputs)
+    hin = ffi.new("AxNDArrayHandle[]", [x.handle for x in inputs]) if n else ffi.NULL
+    if attrs:
+        keep = [ffi.new("char[]", k.encode()) for k in attrs] + [ffi.new("char[]", attr_str(v).encode())
+                                                                   for v in attrs.values()]
+        m = len(attrs)
+        keys = ffi.new("char*[]", keep[:m])
+        vals = ffi.new("char*[]", keep[m:])
+    else:
+        m, keys, vals = 0, ffi.NULL, ffi.NULL
+    nout = ffi.new("int*")
+    outp = ffi.new("AxNDArrayHandle**")
+    if out is None:
+        check(lib.AxImperativeInvoke(op, n, hin, nout, outp, m, keys, vals))
+        res = [_new(outp[0][i]) for i in range(nout[0])]
+        return res[0] if len(res) == 1 else res
+    outs = [out] if isinstance(out, NDArray) else list(out)
+    arr = ffi.new("AxNDArrayHandle[]", [o.handle for o in outs])
+    outp[0] = arr
+    nout[0] = len(outs)
+    check(lib.AxImperativeInvoke(op, n, hin, nout, outp, m, keys, vals))
+    return out
+
+
+class OpInfo:
+    """An op's description from the registry."""
+
+    def __init__(self, name):
+        self.handle = op_handle(name)
+        p = {k: ffi.new(t) for k, t in [("name", "char**"), ("doc", "char**"), ("nin", "int*"), ("inputs", "char***"),
+                                       ("np", "int*"), ("pn", "char***"), ("pt", "char***"), ("pd", "char***"),
+                                       ("kv", "char**")]}
+        check(lib.AxOpGetInfo(self.handle, p["name"], p["doc"], p["nin"], p["inputs"], p["np"], p["pn"], p["pt"],
+                              p["pd"], p["kv"]))
+        s = ffi.string
+        self.name = s(p["name"][0]).decode()
+        self.doc = s(p["doc"][0]).decode()
+        self.num_inputs = p["nin"][0]
+        self.input_names = [s(p["inputs"][0][i]).decode() for i in range(max(self.num_inputs, 0))]
+        self.params = [(s(p["pn"][0][i]).decode(), s(p["pt"][0][i]).decode(), s(p["pd"][0][i]).decode())
+                       for i in range(p["np"][0])]
+        self.key_var_num_args = s(p["kv"][0]).decode()
+
+
+def list_ops():
+    n = ffi.new("int*")
+    names = ffi.new("char***")
+    check(lib.AxListOps(n, names))
+    return [ffi.string(names[0][i]).decode() for i in range(n[0])]
+
+
+def _docstring(info):
+    lines = [info.doc, "", "Parameters", "----------"]
+    for n in info.input_names:
+        lines += [f"{n} : NDArray", "    input"]
+    if info.key_var_num_args:
+        lines += ["*data : NDArray", "    the inputs (any number)"]
+    for n, t, d in info.params:
+        lines += [f"{n} : {t}", f"    {d}"]
+    lines += ["out : NDArray, optional", "    the output array(s) to write into", "",
+              "Returns", "-------", "NDArray or list of NDArrays"]
+    return "\n".join(lines)
+
+
+def make_function(info, ctx_default=None):
+    """A Python function for an op: inputs positionally or by name, attributes by keyword."""
+    from .ndarray import NDArray
+    handle = info.handle
+    input_names = info.input_names
+    param_names = {p[0] for p in info.params}
+    variadic = bool(info.key_var_num_args)
+    needs_ctx = "ctx" in param_names
+
+    def fn(*args, out=None, name=None, **kwargs):
+        inputs = list(args)
+        if not variadic:
+            for n in input_names[len(inputs):]:
+                if n in kwargs:
+                    inputs.append(kwargs.pop(n))
+        for i, x in enumerate(inputs):
+            if not isinstance(x, NDArray):
+                raise TypeError(f"{info.name}: input {i} must be an NDArray, got {type(x).__name__}")
+        if variadic and info.key_var_num_args in param_names:
+            kwargs.setdefault(info.key_var_num_args, len(inputs))
+        attrs = {k: v for k, v in kwargs.items() if v is not None or k not in param_names}
+        if needs_ctx and "ctx" not in attrs:
+            from ..context import current_context
+            attrs["ctx"] = current_context()
+        if "dtype" in attrs and attrs["dtype"] is not None and not isinstance(attrs["dtype"], str):
+            attrs["dtype"] = dtype_name(attrs["dtype"])
+        return invoke(handle, inputs, attrs, out)
+
+    params = []
+    if variadic:
+        params.append(inspect.Parameter("data", inspect.Parameter.VAR_POSITIONAL))
+    else:
+        params += [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None) for n in input_names]
+    for n, t, _ in info.params:
+        if n.isidentifier() and not keyword.iskeyword(n):
+            params.append(inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=None))
+    params += [inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None),
+               inspect.Parameter("name", inspect.Parameter.KEYWORD_ONLY, default=None)]
+    fn.__signature__ = inspect.Signature(params)
+    fn.__name__ = info.name
+    fn.__qualname__ = info.name
+    fn.__doc__ = _docstring(info)
+    return fn
