@@ -53,12 +53,23 @@ class HelperPool {
   std::deque<std::function<void()>> tasks_;
 };
 
+std::atomic<HelperPool*> g_pool{nullptr};
+std::mutex g_pool_mu;
+
 HelperPool* Pool() {
-  static HelperPool* pool = new HelperPool(std::max(0, NumThreads() - 1));
-  return pool;
+  HelperPool* p = g_pool.load(std::memory_order_acquire);
+  if (p) return p;
+  std::lock_guard<std::mutex> lk(g_pool_mu);
+  if (!g_pool.load()) g_pool.store(new HelperPool(std::max(0, NumThreads() - 1)));  // never destroyed
+  return g_pool.load();
 }
 
 }  // namespace
+
+void ResetParallelAfterFork() {
+  new (&g_pool_mu) std::mutex();
+  g_pool.store(nullptr);  // the parent's helpers do not exist here; the old pool is leaked
+}
 
 int NumThreads() {
   static int n = [] {

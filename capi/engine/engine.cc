@@ -1,6 +1,11 @@
 #include "engine/engine.h"
 
+#include "common/parallel.h"
+
+#include <pthread.h>
+
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <cstdlib>
@@ -22,10 +27,22 @@ class Var {
     OprBlock* opr;
     bool write;
   };
-  std::deque<Pending> queue;  // ops waiting on this var, in push order
+  // Ops waiting on this var, in push order: a vector consumed from `head` (most vars never
+  // queue anything, and an empty vector costs no allocation).
+  std::vector<Pending> queue;
+  size_t head = 0;
+  bool queue_empty() const { return head == queue.size(); }
+  const Pending& front() const { return queue[head]; }
+  void pop_front() {
+    if (++head == queue.size()) {
+      queue.clear();
+      head = 0;
+    }
+  }
   int running_reads = 0;
   bool running_write = false;
-  std::exception_ptr error;  // guarded by mu
+  std::atomic<bool> has_error{false};  // lets ops skip the lock when no error is set
+  std::exception_ptr error;            // guarded by mu
 };
 
 struct OprBlock {
@@ -46,33 +63,35 @@ int EnvInt(const char* name, int fallback) {
   return n > 0 ? n : fallback;
 }
 
+// Removes null and repeated vars in place; a var both read and written stays a write only.
 void Dedup(std::vector<VarPtr>* reads, std::vector<VarPtr>* writes) {
-  auto uniq = [](std::vector<VarPtr>* v) {
-    std::vector<VarPtr> out;
-    out.reserve(v->size());
-    for (auto& x : *v) {
-      bool seen = false;
-      for (auto& y : out) seen |= (x == y);
-      if (!seen && x) out.push_back(std::move(x));
+  auto keep_if = [](std::vector<VarPtr>* v, auto dup) {
+    size_t n = 0;
+    for (size_t i = 0; i < v->size(); ++i) {
+      if (!(*v)[i] || dup((*v)[i], n, *v)) continue;
+      if (n != i) (*v)[n] = std::move((*v)[i]);
+      ++n;
     }
-    v->swap(out);
+    v->resize(n);
   };
-  uniq(writes);
-  std::vector<VarPtr> r;
-  r.reserve(reads->size());
-  for (auto& x : *reads) {
-    bool dup = !x;
-    for (auto& y : *writes) dup |= (x == y);
-    for (auto& y : r) dup |= (x == y);
-    if (!dup) r.push_back(std::move(x));
-  }
-  reads->swap(r);
+  auto seen_before = [](const VarPtr& x, size_t n, const std::vector<VarPtr>& v) {
+    for (size_t j = 0; j < n; ++j)
+      if (v[j] == x) return true;
+    return false;
+  };
+  keep_if(writes, seen_before);
+  keep_if(reads, [&](const VarPtr& x, size_t n, const std::vector<VarPtr>& v) {
+    for (auto& w : *writes)
+      if (w == x) return true;
+    return seen_before(x, n, v);
+  });
 }
 
 // Runs an op's function unless an input carries an error; returns the error it ends with.
 std::exception_ptr RunOp(OprBlock* op, const RunContext& rctx) {
   for (auto* list : {&op->reads, &op->writes}) {
     for (auto& v : *list) {
+      if (!v->has_error.load(std::memory_order_acquire)) continue;
       std::lock_guard<std::mutex> lk(v->mu);
       if (v->error) return v->error;
     }
@@ -136,9 +155,10 @@ class EngineBase : public Engine {
     Push([&s](const RunContext&) { s.Set(); }, Context::CPU(), std::move(r), std::move(w), "WaitForVar", true);
     s.Wait();
     std::exception_ptr e;
-    {
+    if (v->has_error.load(std::memory_order_acquire)) {
       std::lock_guard<std::mutex> lk(v->mu);
       std::swap(e, v->error);
+      v->has_error.store(false, std::memory_order_release);
     }
     if (e) {
       ForgetGlobal(e);
@@ -151,11 +171,22 @@ class EngineBase : public Engine {
   virtual void Push(OpFn fn, const Context& ctx, std::vector<VarPtr> reads, std::vector<VarPtr> writes,
                     const char* name, bool always_run) = 0;
 
+ public:
+  // Waits for every pushed op without reporting errors (they stay for the next WaitAll).
+  void Drain() {
+    std::unique_lock<std::mutex> lk(all_mu_);
+    all_cv_.wait(lk, [this] { return pending_.load() == 0; });
+  }
+  virtual void AfterForkInChild() {}
+
+ protected:
+
   // Records an op's error in the vars it writes and in the global slot.
   void Fail(OprBlock* op, std::exception_ptr e) {
     for (auto& v : op->writes) {
       std::lock_guard<std::mutex> lk(v->mu);
       v->error = e;
+      v->has_error.store(true, std::memory_order_release);
     }
     std::lock_guard<std::mutex> lk(err_mu_);
     if (!first_error_) first_error_ = e;
@@ -229,9 +260,8 @@ class WorkerPool {
       {
         std::unique_lock<std::mutex> lk(mu_);
         while (q_.empty()) {
-          // Spin briefly before sleeping: a stream of small ops then costs no wake-up.
           lk.unlock();
-          for (int i = 0; i < 2000 && !HasWork(); ++i) std::this_thread::yield();
+          Spin();
           lk.lock();
           if (!q_.empty()) break;
           ++sleeping_;
@@ -245,12 +275,26 @@ class WorkerPool {
       run_(op);
     }
   }
+  // Before sleeping, one worker at a time polls the queue for ~50 us: a stream of small ops
+  // then costs neither a wake-up nor a second core taken from the thread that pushes them.
+  void Spin() {
+    if (spinners_.fetch_add(1) == 0) {
+      auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+      while (!HasWork() && std::chrono::steady_clock::now() < until) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+      }
+    }
+    spinners_.fetch_sub(1);
+  }
   bool HasWork() const { return size_.load(std::memory_order_relaxed) > 0; }
   std::function<void(OprBlock*)> run_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<OprBlock*> q_;
   std::atomic<size_t> size_{0};
+  std::atomic<int> spinners_{0};
   int sleeping_ = 0;
 };
 
@@ -258,6 +302,14 @@ class ThreadedEngine : public EngineBase {
  public:
   ThreadedEngine() : cpu_workers_(EnvInt("AXLE_CPU_WORKER_NTHREADS", 2)) {}
   const char* Type() const override { return "ThreadedEngine"; }
+
+  // The child of a fork has none of the parent's threads: it gets new, empty pools (the old
+  // ones are leaked, their threads do not exist there). Ops were drained before the fork.
+  void AfterForkInChild() override {
+    new (&pools_mu_) std::mutex();
+    cpu_pool_.store(nullptr);
+    gpu_pools_.clear();
+  }
 
   void Push(OpFn fn, const Context& ctx, std::vector<VarPtr> reads, std::vector<VarPtr> writes,
             const char* name) override {
@@ -287,7 +339,7 @@ class ThreadedEngine : public EngineBase {
     bool ready;
     {
       std::lock_guard<std::mutex> lk(v->mu);
-      ready = !v->running_write && v->queue.empty();
+      ready = !v->running_write && v->queue_empty();
       if (ready) ++v->running_reads;
       else v->queue.push_back({op, false});
     }
@@ -297,7 +349,7 @@ class ThreadedEngine : public EngineBase {
     bool ready;
     {
       std::lock_guard<std::mutex> lk(v->mu);
-      ready = !v->running_write && v->running_reads == 0 && v->queue.empty();
+      ready = !v->running_write && v->running_reads == 0 && v->queue_empty();
       if (ready) v->running_write = true;
       else v->queue.push_back({op, true});
     }
@@ -307,10 +359,10 @@ class ThreadedEngine : public EngineBase {
     OprBlock* next = nullptr;
     {
       std::lock_guard<std::mutex> lk(v->mu);
-      if (--v->running_reads == 0 && !v->queue.empty()) {
+      if (--v->running_reads == 0 && !v->queue_empty()) {
         // the head must be a write: reads behind no running write never queue
-        next = v->queue.front().opr;
-        v->queue.pop_front();
+        next = v->front().opr;
+        v->pop_front();
         v->running_write = true;
       }
     }
@@ -321,14 +373,14 @@ class ThreadedEngine : public EngineBase {
     {
       std::lock_guard<std::mutex> lk(v->mu);
       v->running_write = false;
-      while (!v->queue.empty() && !v->queue.front().write) {
-        ready.push_back(v->queue.front().opr);
-        v->queue.pop_front();
+      while (!v->queue_empty() && !v->front().write) {
+        ready.push_back(v->front().opr);
+        v->pop_front();
         ++v->running_reads;
       }
-      if (v->running_reads == 0 && !v->queue.empty()) {
-        ready.push_back(v->queue.front().opr);
-        v->queue.pop_front();
+      if (v->running_reads == 0 && !v->queue_empty()) {
+        ready.push_back(v->front().opr);
+        v->pop_front();
         v->running_write = true;
       }
     }
@@ -342,8 +394,11 @@ class ThreadedEngine : public EngineBase {
   WorkerPool* PoolFor(const Context& ctx) {
     // Waits and CPU ops share the CPU pool; each GPU gets its own pool when its backend exists.
     if (ctx.dev_type == AX_CPU) {
-      static WorkerPool* cpu = new WorkerPool(cpu_workers_, [this](OprBlock* op) { Execute(op); });
-      return cpu;
+      WorkerPool* p = cpu_pool_.load(std::memory_order_acquire);
+      if (p) return p;
+      std::lock_guard<std::mutex> lk(pools_mu_);
+      if (!cpu_pool_.load()) cpu_pool_.store(new WorkerPool(cpu_workers_, [this](OprBlock* op) { Execute(op); }));
+      return cpu_pool_.load();
     }
     std::lock_guard<std::mutex> lk(pools_mu_);
     auto& p = gpu_pools_[ctx.dev_id];
@@ -365,6 +420,7 @@ class ThreadedEngine : public EngineBase {
   }
 
   int cpu_workers_;
+  std::atomic<WorkerPool*> cpu_pool_{nullptr};
   std::mutex pools_mu_;
   std::map<int, WorkerPool*> gpu_pools_;
 };
@@ -372,10 +428,19 @@ class ThreadedEngine : public EngineBase {
 }  // namespace
 
 Engine* Engine::Get() {
+  // Never destroyed: worker threads may still run while the process exits. At exit, pending
+  // ops are drained first so that no op runs while the C++ runtime is being torn down.
   static Engine* engine = [] {
     const char* t = std::getenv("AXLE_ENGINE_TYPE");
-    if (t && std::string(t) == "NaiveEngine") return static_cast<Engine*>(new NaiveEngine());
-    return static_cast<Engine*>(new ThreadedEngine());
+    Engine* e = (t && std::string(t) == "NaiveEngine") ? static_cast<Engine*>(new NaiveEngine())
+                                                       : static_cast<Engine*>(new ThreadedEngine());
+    std::atexit([] { static_cast<EngineBase*>(Engine::Get())->Drain(); });
+    // fork(): drain first so no worker holds a lock or an op, then rebuild the pools in the child.
+    pthread_atfork([] { static_cast<EngineBase*>(Engine::Get())->Drain(); }, nullptr, [] {
+      static_cast<EngineBase*>(Engine::Get())->AfterForkInChild();
+      ResetParallelAfterFork();
+    });
+    return e;
   }();
   return engine;
 }

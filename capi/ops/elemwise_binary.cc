@@ -4,7 +4,7 @@
 
 namespace axle {
 
-TShape BroadcastShapes(const TShape& a, const TShape& b, const std::string& who) {
+bool BroadcastShapes(const TShape& a, const TShape& b, TShape* result) {
   int nd = std::max(a.ndim(), b.ndim());
   TShape out(nd, 0);
   for (int i = 0; i < nd; ++i) {
@@ -13,9 +13,10 @@ TShape BroadcastShapes(const TShape& a, const TShape& b, const std::string& who)
     if (da == db || db == 1) out[i] = da;
     else if (da == 1) out[i] = db;
     else if (da < 0 || db < 0) out[i] = -1;  // unknown (graph inference); resolved later
-    else Throw(AX_ERR_SHAPE, who, ": operands could not be broadcast together with shapes ", a.str(), " ", b.str());
+    else return false;
   }
-  return out;
+  *result = out;
+  return true;
 }
 
 BroadcastPlan PlanBroadcast(const TShape& a, const TShape& b, const TShape& out) {
@@ -62,7 +63,9 @@ void BroadcastShape(const NodeAttrs& attrs, std::vector<TShape>* in, std::vector
   const TShape& a = (*in)[0];
   const TShape& b = (*in)[1];
   if (!a.ndim_known() || !b.ndim_known()) return;
-  TShape o = BroadcastShapes(a, b, attrs.Who());
+  TShape o;
+  if (!BroadcastShapes(a, b, &o))
+    Throw(AX_ERR_SHAPE, attrs.Who(), ": operands could not be broadcast together with shapes ", a.str(), " ", b.str());
   if (!ShapeAssign(&(*out)[0], o))
     Throw(AX_ERR_SHAPE, attrs.Who(), ": output shape ", (*out)[0].str(), " does not match ", o.str());
 }

@@ -96,28 +96,35 @@ std::string InputName(const NodeAttrs& attrs, size_t i) {
   return i < names.size() ? names[i] : StrCat("arg", i);
 }
 
+namespace {
+std::string ArgName(const NodeAttrs& attrs, size_t i, size_t n_in) {
+  return i < n_in ? "input '" + InputName(attrs, i) + "'" : StrCat("output ", i - n_in);
+}
+}  // namespace
+
 void SameShape(const NodeAttrs& attrs, std::vector<TShape>* in, std::vector<TShape>* out) {
   TShape s;
-  auto merge = [&](const TShape& x, const std::string& what) {
+  const size_t n_in = in->size(), n = n_in + out->size();
+  for (size_t i = 0; i < n; ++i) {
+    const TShape& x = i < n_in ? (*in)[i] : (*out)[i - n_in];
     if (!ShapeAssign(&s, x))
-      Throw(AX_ERR_SHAPE, attrs.Who(), ": shape of ", what, " ", x.str(), " does not match ", s.str());
-  };
-  for (size_t i = 0; i < in->size(); ++i) merge((*in)[i], "input '" + InputName(attrs, i) + "'");
-  for (size_t i = 0; i < out->size(); ++i) merge((*out)[i], StrCat("output ", i));
+      Throw(AX_ERR_SHAPE, attrs.Who(), ": shape of ", ArgName(attrs, i, n_in), " ", x.str(), " does not match ", s.str());
+  }
   for (auto& x : *in) x = s;
   for (auto& x : *out) x = s;
 }
 
 void SameType(const NodeAttrs& attrs, std::vector<int>* in, std::vector<int>* out) {
   int t = -1;
-  auto merge = [&](int x, const std::string& what) {
-    if (x < 0) return;
+  const size_t n_in = in->size(), n = n_in + out->size();
+  for (size_t i = 0; i < n; ++i) {
+    int x = i < n_in ? (*in)[i] : (*out)[i - n_in];
+    if (x < 0) continue;
     if (t >= 0 && t != x)
-      Throw(AX_ERR_TYPE, attrs.Who(), ": dtype of ", what, " is ", DTypeName(x), ", expected ", DTypeName(t));
+      Throw(AX_ERR_TYPE, attrs.Who(), ": dtype of ", ArgName(attrs, i, n_in), " is ", DTypeName(x), ", expected ",
+            DTypeName(t));
     t = x;
-  };
-  for (size_t i = 0; i < in->size(); ++i) merge((*in)[i], "input '" + InputName(attrs, i) + "'");
-  for (size_t i = 0; i < out->size(); ++i) merge((*out)[i], StrCat("output ", i));
+  }
   for (auto& x : *in) x = t;
   for (auto& x : *out) x = t;
 }

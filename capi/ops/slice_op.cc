@@ -142,8 +142,8 @@ void DefineSliceAssign(OpDef& op) {
       Throw(AX_ERR_SHAPE, attrs.Who(), ": output shape ", (*out)[0].str(), " does not match ", (*in)[0].str());
     if (kScalar || !(*in)[0].known() || !(*in)[1].ndim_known()) return;
     TShape region = MakeRegion(attrs, attrs.get<SliceParam>(), (*in)[0]).shape;
-    TShape b = BroadcastShapes(region, (*in)[1], attrs.Who());
-    AX_CHECK(b == region, AX_ERR_SHAPE, attrs.Who(), ": value of shape ", (*in)[1].str(),
+    TShape b;
+    AX_CHECK(BroadcastShapes(region, (*in)[1], &b) && b == region, AX_ERR_SHAPE, attrs.Who(), ": value of shape ", (*in)[1].str(),
              " cannot be assigned to a region of shape ", region.str());
   };
   op.infer_type = SameType;

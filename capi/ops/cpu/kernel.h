@@ -121,7 +121,7 @@ void BroadcastMap(const BroadcastPlan& p, const DType* a, const DType* b, DType*
   });
 }
 
-// numpy's broadcast of two shapes; throws naming `who` and both shapes.
-TShape BroadcastShapes(const TShape& a, const TShape& b, const std::string& who);
+// numpy's broadcast of two shapes into *out; false when they do not broadcast.
+bool BroadcastShapes(const TShape& a, const TShape& b, TShape* out);
 
 }  // namespace axle

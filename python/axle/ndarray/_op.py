@@ -1,6 +1,7 @@
 """Op invocation and the generation of `axle.nd.<op>` functions from the core's registry."""
 import inspect
 import keyword
+import threading
 
 import numpy as np
 
@@ -36,32 +37,52 @@ def attr_str(v):
     return str(v)
 
 
+def _attr_arrays(attrs):
+    keep = [ffi.new("char[]", k.encode()) for k in attrs] + [ffi.new("char[]", attr_str(v).encode())
+                                                               for v in attrs.values()]
+    m = len(attrs)
+    return m, ffi.new("char*[]", keep[:m]), ffi.new("char*[]", keep[m:]), keep
+
+
+_new = None  # set by ndarray.py (avoids an import per call)
+_NULL = ffi.NULL
+_invoke_c = lib.AxImperativeInvoke
+_tls = threading.local()
+
+
+def _out_buffers():
+    """This thread's (num_outputs, outputs) out-parameters, reused by every call."""
+    try:
+        return _tls.bufs
+    except AttributeError:
+        b = _tls.bufs = (ffi.new("int*"), ffi.new("AxNDArrayHandle**"))
+        return b
+
+
 def invoke(op, inputs, attrs=None, out=None):
     """Runs op (a handle) on NDArrays with attributes; returns the output NDArray(s).
 
-    out: None (allocate), an NDArray or a list of NDArrays to write into."""
-    from .ndarray import NDArray, _new
-    n = len(inputs)
-    hin = ffi.new("AxNDArrayHandle[]", [x.handle for x in inputs]) if n else ffi.NULL
+    out: None (allocate), an NDArray or a list of NDArrays to write into. This is the hot path
+    of every imperative program: keep it lean."""
     if attrs:
-        keep = [ffi.new("char[]", k.encode()) for k in attrs] + [ffi.new("char[]", attr_str(v).encode())
-                                                                   for v in attrs.values()]
-        m = len(attrs)
-        keys = ffi.new("char*[]", keep[:m])
-        vals = ffi.new("char*[]", keep[m:])
+        m, keys, vals, _keep = _attr_arrays(attrs)
     else:
-        m, keys, vals = 0, ffi.NULL, ffi.NULL
-    nout = ffi.new("int*")
-    outp = ffi.new("AxNDArrayHandle**")
+        m, keys, vals = 0, _NULL, _NULL
     if out is None:
-        check(lib.AxImperativeInvoke(op, n, hin, nout, outp, m, keys, vals))
-        res = [_new(outp[0][i]) for i in range(nout[0])]
-        return res[0] if len(res) == 1 else res
-    outs = [out] if isinstance(out, NDArray) else list(out)
+        nout, outp = _out_buffers()
+        outp[0] = _NULL
+        rc = _invoke_c(op, len(inputs), [x.handle for x in inputs], nout, outp, m, keys, vals)
+        if rc:
+            check(rc)
+        if nout[0] == 1:
+            return _new(outp[0][0])
+        # copy the borrowed handles out before anything else can call into the core
+        return [_new(h) for h in ffi.unpack(outp[0], nout[0])]
+    outs = out if isinstance(out, (list, tuple)) else [out]
+    nout = ffi.new("int*", len(outs))
     arr = ffi.new("AxNDArrayHandle[]", [o.handle for o in outs])
-    outp[0] = arr
-    nout[0] = len(outs)
-    check(lib.AxImperativeInvoke(op, n, hin, nout, outp, m, keys, vals))
+    outp = ffi.new("AxNDArrayHandle**", arr)
+    check(_invoke_c(op, len(inputs), [x.handle for x in inputs], nout, outp, m, keys, vals))
     return out
 
 

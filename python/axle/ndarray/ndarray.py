@@ -4,7 +4,7 @@ import numbers
 import numpy as np
 
 from .._lib import check, ffi, lib
-from ..base import code_dtype, dtype_code
+from ..base import code_dtype, dtype_code, dtype_name
 from ..context import Context, current_context
 from ._op import invoke, op_handle
 
@@ -19,6 +19,11 @@ def _new(handle):
     a.handle = ffi.gc(handle, _free)
     a._shape = None
     return a
+
+
+from . import _op as _opmod  # noqa: E402
+
+_opmod._new = _new
 
 
 class _Ops:
@@ -42,6 +47,7 @@ class NDArray:
 
     __slots__ = ("handle", "_shape", "__weakref__")
     __array_priority__ = 1000.0
+    __hash__ = object.__hash__  # == builds an array (as in MXNet), identity stays hashable
 
     def __init__(self, handle):
         self.handle = handle
@@ -124,7 +130,7 @@ class NDArray:
     def astype(self, dtype, copy=True):
         if not copy and np.dtype(dtype) == np.dtype(self.dtype):
             return self
-        return invoke(_OPS.Cast, [self], {"dtype": np.dtype(dtype).name})
+        return invoke(_OPS.Cast, [self], {"dtype": dtype_name(dtype)})
 
     def copy(self):
         return invoke(_OPS._copy, [self])
@@ -277,6 +283,7 @@ class NDArray:
             check(lib.AxNDArraySyncCopyFromCPU(self.handle, ffi.from_buffer(a), a.nbytes))
 
     # ---- arithmetic ---------------------------------------------------------------------------
+    # NDArray-NDArray operands take a direct path (the per-op cost of small imperative programs).
     def _binary(self, other, op, scalar_op, out=None):
         if isinstance(other, NDArray):
             return invoke(op, [self, other], None, out)
@@ -293,35 +300,6 @@ class NDArray:
             return invoke(op, [array(other, ctx=self.context, dtype=self.dtype), self])
         return NotImplemented
 
-    def __add__(self, o): return self._binary(o, _OPS.broadcast_add, _OPS._plus_scalar)
-    def __sub__(self, o): return self._binary(o, _OPS.broadcast_sub, _OPS._minus_scalar)
-    def __mul__(self, o): return self._binary(o, _OPS.broadcast_mul, _OPS._mul_scalar)
-    def __truediv__(self, o): return self._binary(o, _OPS.broadcast_div, _OPS._div_scalar)
-    def __mod__(self, o): return self._binary(o, _OPS.broadcast_mod, _OPS._mod_scalar)
-    def __pow__(self, o): return self._binary(o, _OPS.broadcast_power, _OPS._power_scalar)
-    def __radd__(self, o): return self._rbinary(o, _OPS.broadcast_add, _OPS._plus_scalar)
-    def __rsub__(self, o): return self._rbinary(o, _OPS.broadcast_sub, _OPS._rminus_scalar)
-    def __rmul__(self, o): return self._rbinary(o, _OPS.broadcast_mul, _OPS._mul_scalar)
-    def __rtruediv__(self, o): return self._rbinary(o, _OPS.broadcast_div, _OPS._rdiv_scalar)
-    def __rmod__(self, o): return self._rbinary(o, _OPS.broadcast_mod, _OPS._rmod_scalar)
-    def __rpow__(self, o): return self._rbinary(o, _OPS.broadcast_power, _OPS._rpower_scalar)
-    __div__ = __truediv__
-    __rdiv__ = __rtruediv__
-
-    def __iadd__(self, o): return self._binary(o, _OPS.broadcast_add, _OPS._plus_scalar, out=self)
-    def __isub__(self, o): return self._binary(o, _OPS.broadcast_sub, _OPS._minus_scalar, out=self)
-    def __imul__(self, o): return self._binary(o, _OPS.broadcast_mul, _OPS._mul_scalar, out=self)
-    def __itruediv__(self, o): return self._binary(o, _OPS.broadcast_div, _OPS._div_scalar, out=self)
-    def __imod__(self, o): return self._binary(o, _OPS.broadcast_mod, _OPS._mod_scalar, out=self)
-    __idiv__ = __itruediv__
-
-    def __eq__(self, o): return self._binary(o, _OPS.broadcast_equal, _OPS._equal_scalar)
-    def __ne__(self, o): return self._binary(o, _OPS.broadcast_not_equal, _OPS._not_equal_scalar)
-    def __gt__(self, o): return self._binary(o, _OPS.broadcast_greater, _OPS._greater_scalar)
-    def __ge__(self, o): return self._binary(o, _OPS.broadcast_greater_equal, _OPS._greater_equal_scalar)
-    def __lt__(self, o): return self._binary(o, _OPS.broadcast_lesser, _OPS._lesser_scalar)
-    def __le__(self, o): return self._binary(o, _OPS.broadcast_lesser_equal, _OPS._lesser_equal_scalar)
-    __hash__ = object.__hash__
 
     def __neg__(self): return invoke(_OPS.negative, [self])
     def __pos__(self): return self
@@ -369,6 +347,50 @@ class NDArray:
         return self.__dlpack__()
 
 
+def _install_operators():
+    """Arithmetic and comparison operators; NDArray-NDArray operands take the direct path
+    (this is the per-op cost of every small imperative program)."""
+    def make(op, sop, rop, inplace):
+        h, hs, hr = op_handle(op), op_handle(sop), op_handle(rop) if rop else None
+
+        def fwd(self, other):
+            if type(other) is NDArray:
+                return invoke(h, [self, other], None, self if inplace else None)
+            return self._binary(other, h, hs, self if inplace else None)
+
+        def rev(self, other):
+            return self._rbinary(other, h, hr)
+        return fwd, rev
+
+    table = [
+        ("add", "broadcast_add", "_plus_scalar", "_plus_scalar"),
+        ("sub", "broadcast_sub", "_minus_scalar", "_rminus_scalar"),
+        ("mul", "broadcast_mul", "_mul_scalar", "_mul_scalar"),
+        ("truediv", "broadcast_div", "_div_scalar", "_rdiv_scalar"),
+        ("mod", "broadcast_mod", "_mod_scalar", "_rmod_scalar"),
+        ("pow", "broadcast_power", "_power_scalar", "_rpower_scalar"),
+        ("eq", "broadcast_equal", "_equal_scalar", None),
+        ("ne", "broadcast_not_equal", "_not_equal_scalar", None),
+        ("gt", "broadcast_greater", "_greater_scalar", None),
+        ("ge", "broadcast_greater_equal", "_greater_equal_scalar", None),
+        ("lt", "broadcast_lesser", "_lesser_scalar", None),
+        ("le", "broadcast_lesser_equal", "_lesser_equal_scalar", None),
+    ]
+    for py, op, sop, rop in table:
+        fwd, rev = make(op, sop, rop, False)
+        setattr(NDArray, f"__{py}__", fwd)
+        if rop is not None:
+            setattr(NDArray, f"__r{py}__", rev)
+        if py in ("add", "sub", "mul", "truediv", "mod"):
+            setattr(NDArray, f"__i{py}__", make(op, sop, rop, True)[0])
+    NDArray.__div__ = NDArray.__truediv__
+    NDArray.__rdiv__ = NDArray.__rtruediv__
+    NDArray.__idiv__ = NDArray.__itruediv__
+
+
+_install_operators()
+
+
 # ---- creation ----------------------------------------------------------------------------------
 def _ctx(ctx):
     return current_context() if ctx is None else ctx
@@ -391,7 +413,7 @@ def empty(shape, ctx=None, dtype=None):
 
 
 def _fill(op, shape, ctx, dtype, out, **extra):
-    attrs = {"shape": _shape(shape), "ctx": _ctx(ctx), "dtype": np.dtype(dtype or np.float32).name}
+    attrs = {"shape": _shape(shape), "ctx": _ctx(ctx), "dtype": dtype_name(dtype or np.float32)}
     attrs.update(extra)
     return invoke(op, [], attrs, out)
 
@@ -417,7 +439,7 @@ def array(source_array, ctx=None, dtype=None):
         return res
     if dtype is None:
         dtype = np.float32  # as MXNet 1.x: float32 unless asked otherwise
-    src = np.ascontiguousarray(np.asarray(source_array, dtype=dtype))
+    src = np.asarray(source_array, dtype=dtype, order="C")  # (ascontiguousarray would make 0-d arrays 1-d)
     res = empty(src.shape, ctx, src.dtype)
     check(lib.AxNDArraySyncCopyFromCPU(res.handle, ffi.from_buffer(src), src.nbytes))
     return res
@@ -426,7 +448,7 @@ def array(source_array, ctx=None, dtype=None):
 def arange(start, stop=None, step=1.0, repeat=1, infer_range=None, ctx=None, dtype=np.float32):
     return invoke(_OPS._arange, [], {"start": float(start), "stop": "None" if stop is None else repr(float(stop)),
                                      "step": float(step), "repeat": int(repeat), "ctx": _ctx(ctx),
-                                     "dtype": np.dtype(dtype).name})
+                                     "dtype": dtype_name(dtype)})
 
 
 def waitall():
