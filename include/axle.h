@@ -133,12 +133,16 @@ AX_API int AxNDArrayLoad(const char *fname, int *out_num, AxNDArrayHandle **out_
 AX_API int AxNDArrayLoadFromBuffer(const void *buf, size_t size, int *out_num, AxNDArrayHandle **out_arrays,
                                    int *out_num_names, const char ***out_names);
 
-/* DLPack (ABI of dlpack.h v0.8, unversioned DLManagedTensor).
- * ToDLPack waits for pending writes and returns a DLManagedTensor* sharing the memory; the
- * consumer calls its deleter once. FromDLPack takes ownership of a DLManagedTensor* on success
- * (its deleter runs when the last array viewing it is gone); on failure the caller keeps it. */
+/* DLPack: the unversioned DLManagedTensor (dlpack.h v0.8 ABI) and the versioned
+ * DLManagedTensorVersioned (DLPack 1.0).
+ * ToDLPack* waits for pending ops on the array and returns a tensor sharing its memory
+ * (writable); the consumer calls its deleter once. FromDLPack* takes ownership of the tensor on
+ * success (its deleter runs when the last array viewing it is gone); on failure the caller
+ * keeps it. Only C-contiguous tensors can be shared. */
 AX_API int AxNDArrayToDLPack(AxNDArrayHandle handle, void **out_dlmanaged_tensor);
+AX_API int AxNDArrayToDLPackVersioned(AxNDArrayHandle handle, void **out_dlmanaged_tensor_versioned);
 AX_API int AxNDArrayFromDLPack(void *dlmanaged_tensor, AxNDArrayHandle *out);
+AX_API int AxNDArrayFromDLPackVersioned(void *dlmanaged_tensor_versioned, AxNDArrayHandle *out);
 
 /* ---- operators ------------------------------------------------------------------------------ */
 /* Names of every registered op. *out_names: borrowed, static. */

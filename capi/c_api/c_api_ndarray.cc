@@ -10,7 +10,9 @@
 
 namespace axle {
 dlpack::ManagedTensor* ToDLPack(const NDArray& a);
+dlpack::ManagedTensorVersioned* ToDLPackVersioned(const NDArray& a);
 NDArray FromDLPack(dlpack::ManagedTensor* m);
+NDArray FromDLPackVersioned(dlpack::ManagedTensorVersioned* m);
 }  // namespace axle
 
 using namespace axle;  // NOLINT
@@ -265,6 +267,22 @@ int AxNDArrayToDLPack(AxNDArrayHandle handle, void** out_dlmanaged_tensor) {
   const NDArray& a = Arr(handle, "AxNDArrayToDLPack: handle");
   AX_CHECK_NOTNULL(out_dlmanaged_tensor);
   *out_dlmanaged_tensor = ToDLPack(a);
+  AX_API_END
+}
+
+int AxNDArrayToDLPackVersioned(AxNDArrayHandle handle, void** out_dlmanaged_tensor_versioned) {
+  AX_API_BEGIN
+  const NDArray& a = Arr(handle, "AxNDArrayToDLPackVersioned: handle");
+  AX_CHECK_NOTNULL(out_dlmanaged_tensor_versioned);
+  *out_dlmanaged_tensor_versioned = ToDLPackVersioned(a);
+  AX_API_END
+}
+
+int AxNDArrayFromDLPackVersioned(void* dlmanaged_tensor_versioned, AxNDArrayHandle* out) {
+  AX_API_BEGIN
+  AX_CHECK_NOTNULL(dlmanaged_tensor_versioned);
+  AX_CHECK_NOTNULL(out);
+  *out = NewHandle(FromDLPackVersioned(static_cast<dlpack::ManagedTensorVersioned*>(dlmanaged_tensor_versioned)));
   AX_API_END
 }
 

@@ -42,6 +42,7 @@ class Var {
   int running_reads = 0;
   bool running_write = false;
   std::atomic<bool> has_error{false};  // lets ops skip the lock when no error is set
+  bool is_resource = false;            // orders users of a resource (random state); never errs
   std::exception_ptr error;            // guarded by mu
 };
 
@@ -130,6 +131,11 @@ struct Signal {
 class EngineBase : public Engine {
  public:
   VarPtr NewVar() override { return std::make_shared<Var>(); }
+  VarPtr NewResourceVar() override {
+    auto v = std::make_shared<Var>();
+    v->is_resource = true;
+    return v;
+  }
 
   void WaitToRead(const VarPtr& v) override { WaitVar(v, false); }
   void WaitToWrite(const VarPtr& v) override { WaitVar(v, true); }
@@ -184,6 +190,7 @@ class EngineBase : public Engine {
   // Records an op's error in the vars it writes and in the global slot.
   void Fail(OprBlock* op, std::exception_ptr e) {
     for (auto& v : op->writes) {
+      if (v->is_resource) continue;
       std::lock_guard<std::mutex> lk(v->mu);
       v->error = e;
       v->has_error.store(true, std::memory_order_release);

@@ -38,6 +38,9 @@ class Engine {
   virtual ~Engine() = default;
 
   virtual VarPtr NewVar() = 0;
+  // A var that orders the users of a shared resource (a random state): an op that fails
+  // while writing it does not leave its error there.
+  virtual VarPtr NewResourceVar() = 0;
   // Pushes fn; reads and writes may overlap (a var in both is a write) and repeat.
   // name is a static string used in error messages.
   virtual void Push(OpFn fn, const Context& ctx, std::vector<VarPtr> reads, std::vector<VarPtr> writes,

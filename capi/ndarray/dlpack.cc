@@ -34,19 +34,18 @@ int FromDL(const dlpack::DataType& t) {
 }
 
 // What an exported tensor keeps alive: the array (hence its storage) and its shape.
+template <class Managed>
 struct ExportCtx {
   NDArray array;
   int64_t shape[kMaxNDim];
-  dlpack::ManagedTensor managed;
+  Managed managed;
+  static void Delete(Managed* self) { delete static_cast<ExportCtx*>(self->manager_ctx); }
 };
 
-void DeleteExport(dlpack::ManagedTensor* self) { delete static_cast<ExportCtx*>(self->manager_ctx); }
-
-}  // namespace
-
-dlpack::ManagedTensor* ToDLPack(const NDArray& a) {
-  a.WaitToRead();
-  auto* c = new ExportCtx();
+template <class Managed>
+Managed* Export(const NDArray& a) {
+  a.WaitToWrite();  // the consumer may read and write: nothing may still be pending on it
+  auto* c = new ExportCtx<Managed>();
   c->array = a;
   const TShape& s = a.shape();
   for (int i = 0; i < s.ndim(); ++i) c->shape[i] = s[i];
@@ -59,17 +58,48 @@ dlpack::ManagedTensor* ToDLPack(const NDArray& a) {
   t.strides = nullptr;
   t.byte_offset = 0;
   c->managed.manager_ctx = c;
-  c->managed.deleter = DeleteExport;
+  c->managed.deleter = ExportCtx<Managed>::Delete;
   return &c->managed;
+}
+
+// Wraps a consumer-side tensor; release() runs the producer's deleter once no array views it.
+NDArray Import(const dlpack::Tensor& t, std::function<void()> release);
+
+}  // namespace
+
+dlpack::ManagedTensor* ToDLPack(const NDArray& a) { return Export<dlpack::ManagedTensor>(a); }
+
+dlpack::ManagedTensorVersioned* ToDLPackVersioned(const NDArray& a) {
+  auto* m = Export<dlpack::ManagedTensorVersioned>(a);
+  m->version = {1, 0};
+  m->flags = 0;
+  return m;
 }
 
 NDArray FromDLPack(dlpack::ManagedTensor* m) {
   AX_CHECK(m, AX_ERR_INVALID_ARGUMENT, "DLPack: the tensor is NULL");
-  const dlpack::Tensor& t = m->dl_tensor;
+  return Import(m->dl_tensor, [m] {
+    if (m->deleter) m->deleter(m);
+  });
+}
+
+NDArray FromDLPackVersioned(dlpack::ManagedTensorVersioned* m) {
+  AX_CHECK(m, AX_ERR_INVALID_ARGUMENT, "DLPack: the tensor is NULL");
+  AX_CHECK(m->version.major == 1, AX_ERR_NOT_SUPPORTED, "DLPack: version ", m->version.major, ".", m->version.minor,
+           " is not supported (1.x is)");
+  AX_CHECK(!(m->flags & dlpack::kFlagReadOnly), AX_ERR_INVALID_ARGUMENT,
+           "DLPack: the tensor is read-only; Axle arrays are writable (copy it first)");
+  return Import(m->dl_tensor, [m] {
+    if (m->deleter) m->deleter(m);
+  });
+}
+
+namespace {
+NDArray Import(const dlpack::Tensor& t, std::function<void()> release) {
   AX_CHECK(t.ndim >= 0 && t.ndim <= kMaxNDim, AX_ERR_SHAPE, "DLPack: unsupported ndim ", t.ndim);
   AX_CHECK(t.ndim == 0 || t.shape, AX_ERR_INVALID_ARGUMENT, "DLPack: shape is NULL");
   TShape shape(t.shape, t.shape + t.ndim);
-  if (t.strides) {  // only compact row-major layouts can be viewed without a copy
+  if (t.strides && shape.Size() > 0) {  // only compact row-major layouts can be viewed without a copy
     int64_t expect = 1;
     for (int i = t.ndim - 1; i >= 0; --i) {
       AX_CHECK(shape[i] <= 1 || t.strides[i] == expect, AX_ERR_INVALID_ARGUMENT,
@@ -88,9 +118,8 @@ NDArray FromDLPack(dlpack::ManagedTensor* m) {
   }
   int dtype = FromDL(t.dtype);
   void* data = static_cast<char*>(t.data) + t.byte_offset;
-  return NDArray::FromExternal(data, shape, ctx, dtype, [m] {
-    if (m->deleter) m->deleter(m);
-  });
+  return NDArray::FromExternal(data, shape, ctx, dtype, std::move(release));
 }
+}  // namespace
 
 }  // namespace axle

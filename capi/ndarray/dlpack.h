@@ -1,4 +1,5 @@
-// DLPack v0.8 ABI (the unversioned DLManagedTensor), declared from the specification.
+// DLPack ABI, declared from the specification: the unversioned DLManagedTensor (v0.8) and
+// the versioned DLManagedTensorVersioned (v1.0, which adds a version and flags).
 #pragma once
 #include <cstdint>
 
@@ -30,6 +31,20 @@ struct ManagedTensor {
   Tensor dl_tensor;
   void* manager_ctx;
   void (*deleter)(ManagedTensor* self);
+};
+
+struct PackVersion {
+  uint32_t major;
+  uint32_t minor;
+};
+constexpr uint64_t kFlagReadOnly = 1;
+constexpr uint64_t kFlagIsCopied = 2;
+struct ManagedTensorVersioned {
+  PackVersion version;
+  void* manager_ctx;
+  void (*deleter)(ManagedTensorVersioned* self);
+  uint64_t flags;
+  Tensor dl_tensor;
 };
 
 }  // namespace dlpack

@@ -112,7 +112,9 @@ TShape InferReshape(const TShape& src_in, const std::vector<int64_t>& target_in,
   size_t si = 0;
   int infer_at = -1;
   auto bad = [&](const std::string& why) {
-    Throw(AX_ERR_SHAPE, who, ": cannot reshape ", src_in.str(), " to ", TShape(target_in.begin(), target_in.end()).str(),
+    std::string t = "(";
+    for (size_t i = 0; i < target_in.size(); ++i) t += (i ? "," : "") + std::to_string(target_in[i]);
+    Throw(AX_ERR_SHAPE, who, ": cannot reshape ", src_in.str(), " to ", t + (target_in.size() == 1 ? ",)" : ")"),
           ": ", why);
   };
   for (size_t i = 0; i < target.size(); ++i) {

@@ -1,6 +1,11 @@
 #include "ndarray/serialize.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -50,10 +55,26 @@ class Reader {
   std::string what_;
 };
 
-void WriteArray(std::string* out, const NDArray& a) {
+// 0-d and zero-size arrays exist only with numpy shapes (v3 records).
+bool NeedsNumpyShape(const NDArray& a) { return a.shape().ndim() == 0 || a.shape().Size() == 0; }
+
+// MXNet 1.9.1 writes v2 records, or v3 records for every array of a file saved with numpy
+// shapes; it cannot read a file that mixes the two.
+bool ValidUtf8(const std::string& s) {
+  size_t i = 0, n = s.size();
+  while (i < n) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (len == 0 || i + len > n) return false;
+    for (int k = 1; k < len; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    i += len;
+  }
+  return true;
+}
+
+void WriteArray(std::string* out, const NDArray& a, bool v3) {
   const TShape& s = a.shape();
-  // MXNet 1.9.1 writes v2 records; 0-d and zero-size arrays exist only with numpy shapes (v3).
-  const bool v3 = s.ndim() == 0 || s.Size() == 0;
   Put<uint32_t>(out, v3 ? kMagicV3 : kMagicV2);
   Put<int32_t>(out, 0);  // dense storage
   Put<int32_t>(out, s.ndim());
@@ -101,9 +122,12 @@ NDArray ReadArray(Reader* r) {
     r->Fail(e.what());
   }
   size_t item = DTypeSize(flag);
-  if (static_cast<uint64_t>(n) > r->left() / item)
-    r->Fail(StrCat("the array of shape ", shape.str(), " needs ", static_cast<uint64_t>(n) * item, " bytes, only ",
-                   r->left(), " left"));
+  if (static_cast<uint64_t>(n) > r->left() / item) {
+    uint64_t need;
+    bool over = __builtin_mul_overflow(static_cast<uint64_t>(n), static_cast<uint64_t>(item), &need);
+    r->Fail(StrCat("the array of shape ", shape.str(), " needs ", over ? std::string("more than 2^64") : std::to_string(need),
+                   " bytes, only ", r->left(), " left"));
+  }
   NDArray a(shape, Context::CPU(), flag);
   const char* data = r->Take(a.nbytes(), "array data");
   std::memcpy(a.dptr(), data, a.nbytes());
@@ -119,7 +143,9 @@ std::string SaveParams(const std::vector<NDArray>& arrays, const std::vector<std
   Put<uint64_t>(&out, kFileMagic);
   Put<uint64_t>(&out, 0);
   Put<uint64_t>(&out, arrays.size());
-  for (auto& a : arrays) WriteArray(&out, a);
+  bool v3 = false;
+  for (auto& a : arrays) v3 |= NeedsNumpyShape(a);
+  for (auto& a : arrays) WriteArray(&out, a, v3);
   Put<uint64_t>(&out, names.size());
   for (auto& n : names) {
     Put<uint64_t>(&out, n.size());
@@ -128,10 +154,24 @@ std::string SaveParams(const std::vector<NDArray>& arrays, const std::vector<std
   return out;
 }
 
-void SaveParamsFile(const std::string& fname, const std::vector<NDArray>& arrays, const std::vector<std::string>& names) {
+void SaveParamsFile(const std::string& fname_in, const std::vector<NDArray>& arrays,
+                    const std::vector<std::string>& names) {
   std::string bytes = SaveParams(arrays, names);
   // Write beside the target and rename, so a failed save never destroys an existing file.
-  std::string tmp = fname + ".axle-tmp";
+  // A symbolic link is written through (its target is replaced), and the old file's mode is kept.
+  std::string fname = fname_in;
+  struct stat st;
+  if (lstat(fname.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+    char* real = realpath(fname.c_str(), nullptr);
+    if (real) {
+      fname = real;
+      std::free(real);
+    }
+  }
+  bool had_mode = stat(fname.c_str(), &st) == 0;
+  AX_CHECK(!(had_mode && S_ISDIR(st.st_mode)), AX_ERR_IO, "save: '", fname_in, "' is a directory");
+  static std::atomic<uint64_t> counter{0};
+  std::string tmp = StrCat(fname, ".axle-tmp-", getpid(), "-", counter.fetch_add(1));
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     AX_CHECK(f.good(), AX_ERR_IO, "save: cannot open '", fname, "' for writing");
@@ -142,6 +182,7 @@ void SaveParamsFile(const std::string& fname, const std::vector<NDArray>& arrays
       Throw(AX_ERR_IO, "save: writing '", fname, "' failed");
     }
   }
+  if (had_mode) chmod(tmp.c_str(), st.st_mode & 07777);
   if (std::rename(tmp.c_str(), fname.c_str()) != 0) {
     std::remove(tmp.c_str());
     Throw(AX_ERR_IO, "save: cannot replace '", fname, "'");
@@ -168,12 +209,16 @@ void LoadParams(const char* data, size_t size, const std::string& what, std::vec
     if (len > r.left()) r.Fail(StrCat("name length ", len, " exceeds the file"));
     const char* p = r.Take(len, "name");
     nm.emplace_back(p, len);
+    if (!ValidUtf8(nm.back())) r.Fail(StrCat("name ", i, " is not valid UTF-8"));
   }
   arrays->swap(out);
   names->swap(nm);
 }
 
 void LoadParamsFile(const std::string& fname, std::vector<NDArray>* arrays, std::vector<std::string>* names) {
+  struct stat st;
+  AX_CHECK(stat(fname.c_str(), &st) == 0, AX_ERR_IO, "load: cannot open '", fname, "': no such file");
+  AX_CHECK(!S_ISDIR(st.st_mode), AX_ERR_IO, "load: '", fname, "' is a directory, not an NDArray file");
   std::ifstream f(fname, std::ios::binary);
   AX_CHECK(f.good(), AX_ERR_IO, "load: cannot open '", fname, "'");
   std::ostringstream ss;

@@ -35,7 +35,7 @@ DeviceRandom* GetDeviceRandom(const Context& ctx) {
   auto& r = (*states)[{ctx.dev_type, ctx.dev_id}];
   if (!r) {
     r = new DeviceRandom();
-    r->var = Engine::Get()->NewVar();
+    r->var = Engine::Get()->NewResourceVar();
   }
   return r;
 }
@@ -50,6 +50,18 @@ void SeedAll(int seed) {
     Engine::Get()->Push([r, s](const RunContext&) { r->state.Seed(s); }, Context::CPU(), {}, {r->var}, "seed");
   }
 }
+
+namespace {
+// Two arrays share bytes but are not the same view (same start and size).
+bool PartialOverlap(const NDArray& a, const NDArray& b) {
+  if (a.chunk() != b.chunk()) return false;
+  const char* pa = static_cast<const char*>(a.dptr());
+  const char* pb = static_cast<const char*>(b.dptr());
+  size_t na = a.nbytes(), nb = b.nbytes();
+  if (pa == pb && na == nb) return false;
+  return pa < pb + nb && pb < pa + na;
+}
+}  // namespace
 
 void Invoke(const NodeAttrs& attrs, const std::vector<NDArray>& inputs, std::vector<NDArray>* outputs) {
   const OpDef* op = attrs.op;
@@ -110,27 +122,49 @@ void Invoke(const NodeAttrs& attrs, const std::vector<NDArray>& inputs, std::vec
     }
   }
 
+  // An input that overlaps an output without being the very same view (a[1:] = a[:-1]) is read
+  // from a copy, so the kernel never reads what it has already overwritten.
+  std::vector<NDArray> copies;
+  const std::vector<NDArray>* in_arrays = &inputs;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    bool mutated = false;
+    for (int m : op->mutate_inputs) mutated |= (static_cast<size_t>(m) == i);
+    for (auto& o : *outputs) {
+      if (mutated || !PartialOverlap(inputs[i], o)) continue;
+      if (copies.empty()) {
+        copies = inputs;
+        in_arrays = &copies;
+      }
+      static const OpDef* copy_op = OpRegistry::Get()->Find("_copy");
+      std::vector<NDArray> tmp;
+      Invoke(ParseAttrs(copy_op, {}), {inputs[i]}, &tmp);
+      copies[i] = tmp[0];
+      break;
+    }
+  }
+  const std::vector<NDArray>& ins = *in_arrays;
+
   const bool gpu = ctx.dev_type == AX_GPU;
   AX_CHECK(gpu ? op->compute_gpu : op->compute_cpu, AX_ERR_NOT_SUPPORTED, attrs.Who(), ": no kernel for ", ctx.str());
 
   std::vector<VarPtr> reads, writes;
-  reads.reserve(inputs.size());
-  for (auto& a : inputs) reads.push_back(a.var());
+  reads.reserve(ins.size());
+  for (auto& a : ins) reads.push_back(a.var());
   for (auto& a : *outputs) writes.push_back(a.var());
-  for (int i : op->mutate_inputs) writes.push_back(inputs.at(i).var());
+  for (int i : op->mutate_inputs) writes.push_back(ins.at(i).var());
   DeviceRandom* rnd = nullptr;
   if (op->needs_random) {
     rnd = GetDeviceRandom(ctx);
     writes.push_back(rnd->var);
   }
   std::vector<TBlob> in_blobs, out_blobs;
-  in_blobs.reserve(inputs.size());
-  for (auto& a : inputs) in_blobs.push_back(a.blob());
+  in_blobs.reserve(ins.size());
+  for (auto& a : ins) in_blobs.push_back(a.blob());
   for (auto& a : *outputs) out_blobs.push_back(a.blob());
   // Keep the storage alive until the op has run: capture the chunks.
   std::vector<std::shared_ptr<Chunk>> keep;
-  keep.reserve(inputs.size() + outputs->size());
-  for (auto& a : inputs) keep.push_back(a.chunk());
+  keep.reserve(ins.size() + outputs->size());
+  for (auto& a : ins) keep.push_back(a.chunk());
   for (auto& a : *outputs) keep.push_back(a.chunk());
   Engine::Get()->Push(
       [attrs, gpu, in_blobs = std::move(in_blobs), out_blobs = std::move(out_blobs), keep = std::move(keep),

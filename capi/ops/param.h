@@ -122,7 +122,8 @@ class ParamBuilder {
     std::string t = "{";
     if (allow_none) t += "None, ";
     for (size_t i = 0; i < names.size(); ++i) t += (i ? ", '" : "'") + names[i] + "'";
-    f.type = t + "}";
+    t += "}";
+    f.type = t;
     auto lookup = [names, allow_none](const std::string& s, int* v) {
       if (allow_none && s == "None") { *v = -1; return true; }
       for (size_t i = 0; i < names.size(); ++i)

@@ -18,6 +18,16 @@ typedef struct { void *data; int32_t device_type, device_id, ndim; uint8_t code,
                  void (*deleter)(void *self); } ax_dlpack_managed_view;
 /* Capsule destructor for DLPack capsules Axle hands out: frees the tensor unless a consumer
    took it (then the capsule was renamed "used_dltensor"). */
+typedef struct { uint32_t major, minor; void *manager_ctx; void (*deleter)(void *self); } ax_dlpack_versioned_head;
+static void ax_dlpack_versioned_capsule_destructor(void *capsule) {
+  PyObject *cap = (PyObject *)capsule;
+  if (PyCapsule_IsValid(cap, "dltensor_versioned")) {
+    ax_dlpack_versioned_head *t = (ax_dlpack_versioned_head *)PyCapsule_GetPointer(cap, "dltensor_versioned");
+    if (t && t->deleter) t->deleter(t);
+  } else {
+    PyErr_Clear();
+  }
+}
 static void ax_dlpack_capsule_destructor(void *capsule) {
   PyObject *cap = (PyObject *)capsule;
   if (PyCapsule_IsValid(cap, "dltensor")) {
@@ -29,7 +39,8 @@ static void ax_dlpack_capsule_destructor(void *capsule) {
 }
 """
 
-EXTRA_CDEF = "void ax_dlpack_capsule_destructor(void *capsule);\n"
+EXTRA_CDEF = ("void ax_dlpack_capsule_destructor(void *capsule);\n"
+              "void ax_dlpack_versioned_capsule_destructor(void *capsule);\n")
 
 
 def header_to_cdef(text):

@@ -1,4 +1,4 @@
-"""DLPack capsules (the unversioned "dltensor" protocol, DLPack v0.8 ABI)."""
+"""DLPack capsules: "dltensor_versioned" (DLPack 1.0) and the older "dltensor" (v0.8 ABI)."""
 import ctypes
 
 from ._lib import check, ffi, lib
@@ -13,12 +13,21 @@ _api.PyCapsule_SetName.argtypes = [ctypes.py_object, ctypes.c_char_p]
 _api.PyCapsule_IsValid.restype = ctypes.c_int
 _api.PyCapsule_IsValid.argtypes = [ctypes.py_object, ctypes.c_char_p]
 
-_DESTRUCTOR = int(ffi.cast("uintptr_t", ffi.addressof(lib, "ax_dlpack_capsule_destructor")))
+
+def _addr(name):
+    return int(ffi.cast("uintptr_t", ffi.addressof(lib, name)))
 
 
-def to_capsule(arr):
-    """A "dltensor" capsule sharing arr's memory (waits for pending writes first)."""
+_DESTRUCTOR = _addr("ax_dlpack_capsule_destructor")
+_DESTRUCTOR_V = _addr("ax_dlpack_versioned_capsule_destructor")
+
+
+def to_capsule(arr, versioned=False):
+    """A capsule sharing arr's memory (waits for the ops pending on arr first)."""
     p = ffi.new("void**")
+    if versioned:
+        check(lib.AxNDArrayToDLPackVersioned(arr.handle, p))
+        return _api.PyCapsule_New(int(ffi.cast("uintptr_t", p[0])), b"dltensor_versioned", _DESTRUCTOR_V)
     check(lib.AxNDArrayToDLPack(arr.handle, p))
     return _api.PyCapsule_New(int(ffi.cast("uintptr_t", p[0])), b"dltensor", _DESTRUCTOR)
 
@@ -26,11 +35,22 @@ def to_capsule(arr):
 def from_dlpack(x):
     """An NDArray sharing the memory of x: an object with __dlpack__ (numpy, torch, cupy) or a capsule."""
     from .ndarray.ndarray import _new
-    capsule = x.__dlpack__() if hasattr(x, "__dlpack__") else x
-    if not _api.PyCapsule_IsValid(capsule, b"dltensor"):
-        raise ValueError("from_dlpack: expected an unconsumed DLPack capsule named 'dltensor'")
-    ptr = _api.PyCapsule_GetPointer(capsule, b"dltensor")
+    capsule = x
+    if hasattr(x, "__dlpack__"):
+        try:
+            capsule = x.__dlpack__(max_version=(1, 0))
+        except TypeError:  # a producer older than the 2023 protocol
+            capsule = x.__dlpack__()
     out = ffi.new("AxNDArrayHandle*")
-    check(lib.AxNDArrayFromDLPack(ffi.cast("void*", ptr), out))
-    _api.PyCapsule_SetName(capsule, b"used_dltensor")  # Axle now owns the tensor
+    if _api.PyCapsule_IsValid(capsule, b"dltensor_versioned"):
+        ptr = _api.PyCapsule_GetPointer(capsule, b"dltensor_versioned")
+        check(lib.AxNDArrayFromDLPackVersioned(ffi.cast("void*", ptr), out))
+        _api.PyCapsule_SetName(capsule, b"used_dltensor_versioned")  # Axle owns the tensor now
+    elif _api.PyCapsule_IsValid(capsule, b"dltensor"):
+        ptr = _api.PyCapsule_GetPointer(capsule, b"dltensor")
+        check(lib.AxNDArrayFromDLPack(ffi.cast("void*", ptr), out))
+        _api.PyCapsule_SetName(capsule, b"used_dltensor")
+    else:
+        raise ValueError("from_dlpack: expected an object with __dlpack__ or an unconsumed DLPack capsule "
+                         "('dltensor' or 'dltensor_versioned')")
     return _new(out[0])

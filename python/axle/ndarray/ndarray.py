@@ -230,7 +230,8 @@ class NDArray:
         if isinstance(key, NDArray):
             return invoke(_OPS.take, [self, key])
         if isinstance(key, (numbers.Integral, np.integer)) and not isinstance(key, bool):
-            return self._at(int(key))
+            res = self._at(int(key))
+            return res.reshape((1,)) if res.ndim == 0 else res  # MXNet 1.x: never 0-d
         if isinstance(key, slice) and (key.step is None or key.step == 1) and self.ndim > 0:
             start, stop, _ = key.indices(self.shape[0])
             return self._slice0(start, max(start, stop))
@@ -239,7 +240,7 @@ class NDArray:
             return self
         res = invoke(_OPS.slice, [self], {"begin": tuple(begin), "end": tuple(end), "step": tuple(step)})
         if drop:
-            res = res.reshape([d for i, d in enumerate(res.shape) if i not in drop])
+            res = res.reshape([d for i, d in enumerate(res.shape) if i not in drop] or [1])
         return res
 
     def __setitem__(self, key, value):
@@ -255,9 +256,16 @@ class NDArray:
             invoke(_OPS._slice_assign_scalar, [self], dict(region, scalar=float(value)), out=self)
             return
         v = value if isinstance(value, NDArray) else array(value, ctx=self.context, dtype=self.dtype)
+        v = _trim_leading_ones(v, self.ndim - len(drop))
         if drop and v.ndim > 0:  # re-insert the integer-indexed axes so the value broadcasts right
             shape = list(v.shape)
             kept = [i for i in range(len(begin)) if i not in drop] + list(range(len(begin), self.ndim))
+            if len(shape) > len(kept):
+                region_shape = tuple(len(range(*slice(*bes).indices(self.shape[i])))
+                                     for i, bes in enumerate(zip(begin, end, step)) if i not in drop)
+                region_shape += self.shape[len(begin):]
+                raise ValueError(f"_slice_assign: value of shape {v.shape} cannot be assigned to a region of shape "
+                                 f"{region_shape}")
             full = [1] * self.ndim
             for ax, d in zip(kept[len(kept) - len(shape):], shape):
                 full[ax] = d
@@ -270,6 +278,7 @@ class NDArray:
         if isinstance(value, NDArray):
             if value.handle == self.handle:
                 return
+            value = _trim_leading_ones(value, self.ndim)
             if value.shape == self.shape:
                 value.copyto(self)
             else:
@@ -279,7 +288,8 @@ class NDArray:
             invoke(_OPS._full, [], {"shape": self.shape, "dtype": np.dtype(self.dtype).name, "value": float(value)},
                    out=self)
         else:
-            a = np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=self.dtype), self.shape))
+            a = _trim_leading_ones(np.asarray(value, dtype=self.dtype), self.ndim)
+            a = np.ascontiguousarray(np.broadcast_to(a, self.shape))
             check(lib.AxNDArraySyncCopyFromCPU(self.handle, ffi.from_buffer(a), a.nbytes))
 
     # ---- arithmetic ---------------------------------------------------------------------------
@@ -331,10 +341,12 @@ class NDArray:
 
     # ---- DLPack -------------------------------------------------------------------------------
     def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """A DLPack capsule sharing this array's memory (versioned when max_version >= (1, 0))."""
         from .._dlpack import to_capsule
-        if copy:
-            return to_capsule(self.copy())
-        return to_capsule(self)
+        if dl_device is not None and tuple(dl_device) != self.__dlpack_device__():
+            raise BufferError(f"__dlpack__: cannot export {self.context} memory to device {tuple(dl_device)}")
+        versioned = max_version is not None and tuple(max_version) >= (1, 0)
+        return to_capsule(self.copy() if copy else self, versioned)
 
     def __dlpack_device__(self):
         ctx = self.context
@@ -389,6 +401,15 @@ def _install_operators():
 
 
 _install_operators()
+
+
+def _trim_leading_ones(v, ndim):
+    """v (NDArray or numpy) without the leading size-1 axes it has beyond ndim (numpy and MXNet drop
+    them when assigning: a[0] = ones((1, n)) into a row of n)."""
+    k = 0
+    while v.ndim - k > ndim and v.shape[k] == 1:
+        k += 1
+    return v.reshape(v.shape[k:]) if k else v
 
 
 # ---- creation ----------------------------------------------------------------------------------

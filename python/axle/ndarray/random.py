@@ -7,8 +7,9 @@ __all__ = ["uniform", "normal", "randint", "seed"]
 
 def _sample(op, a_name, a, b_name, b, shape, dtype, ctx, out):
     attrs = {a_name: float(a), b_name: float(b)}
-    if shape is not None:
-        attrs["shape"] = (shape,) if isinstance(shape, int) else tuple(shape)
+    if shape is None:  # MXNet 1.x: the shape of out, else one number of shape (1,)
+        shape = out.shape if out is not None else (1,)
+    attrs["shape"] = (shape,) if isinstance(shape, int) else tuple(shape)
     if dtype is not None:
         attrs["dtype"] = dtype
     if out is None:
