@@ -166,6 +166,16 @@ AX_API int AxImperativeInvoke(AxOpHandle op, int num_inputs, const AxNDArrayHand
                               AxNDArrayHandle **outputs, int num_params, const char *const *keys,
                               const char *const *vals);
 
+/* Gradients of one op's inputs for given gradients of its outputs: the op's gradient definition
+ * (the one executors use) run on arrays, in training mode. *out_grads: borrowed thread-local array
+ * of *out_num new handles (one per input), each owned by the caller. */
+AX_API int AxOpGradient(AxOpHandle op, int num_inputs, const AxNDArrayHandle *inputs, int num_params,
+                        const char *const *keys, const char *const *vals, int num_ograds,
+                        const AxNDArrayHandle *ograds, int *out_num, AxNDArrayHandle **out_grads);
+/* Whether ops run in training mode (Dropout drops, BatchNorm uses batch statistics) on this
+ * thread; *prev (may be NULL) receives the previous setting. */
+AX_API int AxSetIsTraining(int is_training, int *prev);
+
 #ifdef __cplusplus
 }
 #endif

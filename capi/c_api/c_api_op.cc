@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "c_api/c_api_common.h"
+#include "graph/imperative_grad.h"
 #include "ops/imperative.h"
 
 using namespace axle;  // NOLINT
@@ -144,6 +145,38 @@ int AxImperativeInvoke(AxOpHandle h, int num_inputs, const AxNDArrayHandle* inpu
     *num_outputs = static_cast<int>(invoke_outputs.size());
     *outputs = invoke_outputs.data();
   }
+  AX_API_END
+}
+
+int AxOpGradient(AxOpHandle h, int num_inputs, const AxNDArrayHandle* inputs, int num_params, const char* const* keys,
+                 const char* const* vals, int num_ograds, const AxNDArrayHandle* ograds, int* out_num,
+                 AxNDArrayHandle** out_grads) {
+  AX_API_BEGIN
+  const OpDef* op = CheckOp(h, "AxOpGradient");
+  AX_CHECK_NOTNULL(out_num);
+  AX_CHECK_NOTNULL(out_grads);
+  AX_CHECK(num_inputs >= 0 && (num_inputs == 0 || inputs), AX_ERR_INVALID_ARGUMENT, "AxOpGradient: bad inputs");
+  AX_CHECK(num_ograds >= 0 && (num_ograds == 0 || ograds), AX_ERR_INVALID_ARGUMENT, "AxOpGradient: bad ograds");
+  NodeAttrs attrs = ParseAttrs(op, Dict(num_params, keys, vals, op->name.c_str()));
+  std::vector<NDArray> in, og;
+  for (int i = 0; i < num_inputs; ++i) in.push_back(Arr(inputs[i], "AxOpGradient: an input"));
+  for (int i = 0; i < num_ograds; ++i) og.push_back(Arr(ograds[i], "AxOpGradient: an output gradient"));
+  struct TrainScope {
+    bool prev = SetTraining(true);
+    ~TrainScope() { SetTraining(prev); }
+  } scope;
+  std::vector<NDArray> g = OpGradient(attrs, in, og);
+  invoke_outputs.clear();
+  for (auto& a : g) invoke_outputs.push_back(NewHandle(std::move(a)));
+  *out_num = static_cast<int>(invoke_outputs.size());
+  *out_grads = invoke_outputs.data();
+  AX_API_END
+}
+
+int AxSetIsTraining(int is_training, int* prev) {
+  AX_API_BEGIN
+  bool p = SetTraining(is_training != 0);
+  if (prev) *prev = p ? 1 : 0;
   AX_API_END
 }
 

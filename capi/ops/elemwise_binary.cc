@@ -1,4 +1,5 @@
 // Binary elementwise ops: broadcast_* (numpy broadcasting) and elemwise_* (equal shapes).
+#include "graph/grad_util.h"
 #include "ops/cpu/kernel.h"
 #include "ops/cpu/math_functors.h"
 
@@ -87,8 +88,50 @@ void BinaryCompute(const OpContext&, const NodeAttrs&, const std::vector<TBlob>&
   });
 }
 
+// d(out)/d(lhs) and d(out)/d(rhs) times the output gradient, as same-shape-or-broadcast exprs.
+using BinaryGrad = std::pair<GradExpr, GradExpr> (*)(const GradExpr& l, const GradExpr& r, const GradExpr& out,
+                                                      const GradExpr& dy);
+
+std::pair<GradExpr, GradExpr> GradAdd(const GradExpr&, const GradExpr&, const GradExpr&, const GradExpr& dy) {
+  return {dy, dy};
+}
+std::pair<GradExpr, GradExpr> GradSub(const GradExpr&, const GradExpr&, const GradExpr&, const GradExpr& dy) {
+  return {dy, -dy};
+}
+std::pair<GradExpr, GradExpr> GradMul(const GradExpr& l, const GradExpr& r, const GradExpr&, const GradExpr& dy) {
+  return {dy.BMul(r), dy.BMul(l)};
+}
+std::pair<GradExpr, GradExpr> GradDiv(const GradExpr& l, const GradExpr& r, const GradExpr& out, const GradExpr& dy) {
+  return {dy.BDiv(r), -(dy.BMul(out).BDiv(r))};
+}
+std::pair<GradExpr, GradExpr> GradMod(const GradExpr& l, const GradExpr& r, const GradExpr&, const GradExpr& dy) {
+  return {dy, -(dy.BMul(l.BDiv(r).Op("floor")))};
+}
+std::pair<GradExpr, GradExpr> GradPower(const GradExpr& l, const GradExpr& r, const GradExpr& out, const GradExpr& dy) {
+  // d/dl = r * l^(r-1) = r * out / l ; d/dr = out * log(l)
+  return {dy.BMul(r.BMul(l.Op2("broadcast_power", r + -1.0))), dy.BMul(out.BMul(l.Op("log")))};
+}
+std::pair<GradExpr, GradExpr> GradMaximum(const GradExpr& l, const GradExpr& r, const GradExpr&, const GradExpr& dy) {
+  GradExpr mask = l.Op2("broadcast_greater_equal", r);
+  return {dy.BMul(mask), dy.BMul(mask.Scalar("_rminus_scalar", 1.0))};
+}
+std::pair<GradExpr, GradExpr> GradMinimum(const GradExpr& l, const GradExpr& r, const GradExpr&, const GradExpr& dy) {
+  GradExpr mask = l.Op2("broadcast_lesser_equal", r);
+  return {dy.BMul(mask), dy.BMul(mask.Scalar("_rminus_scalar", 1.0))};
+}
+std::pair<GradExpr, GradExpr> GradNone(const GradExpr& l, const GradExpr& r, const GradExpr&, const GradExpr&) {
+  return {l.Op("zeros_like"), r.Op("zeros_like")};
+}
+
 template <class OP>
-void DefineBinary(OpDef& op, bool broadcast, const std::string& what) {
+void DefineBinary(OpDef& op, bool broadcast, const std::string& what, BinaryGrad grad) {
+  op.gradient = [grad, broadcast](const GradBuilder& g) -> std::vector<NodeEntry> {
+    GradExpr l = In(g, 0), r = In(g, 1);
+    auto [gl, gr] = grad(l, r, FwdOut(g), OGrad(g));
+    if (!broadcast) return {gl, gr};
+    // broadcast_* inputs may be smaller than the output: sum the gradient back to their shape
+    return {gl.SumLike(l), gr.SumLike(r)};
+  };
   op.input_names = {"lhs", "rhs"};
   op.doc = what + (broadcast ? " with numpy broadcasting." : " of two arrays of the same shape.");
   op.infer_shape = broadcast ? FInferShape(BroadcastShape) : FInferShape(SameShape);
@@ -99,29 +142,29 @@ void DefineBinary(OpDef& op, bool broadcast, const std::string& what) {
 
 }  // namespace
 
-#define AX_BINARY(name, OP, bcast, what) \
-  AX_REGISTER_OP(name) { DefineBinary<fn::OP>(op, bcast, what); }
+#define AX_BINARY(name, OP, bcast, what, grad) \
+  AX_REGISTER_OP(name) { DefineBinary<fn::OP>(op, bcast, what, grad); }
 
-AX_BINARY("broadcast_add", Add, true, "Elementwise sum")
-AX_BINARY("broadcast_sub", Sub, true, "Elementwise difference")
-AX_BINARY("broadcast_mul", Mul, true, "Elementwise product")
-AX_BINARY("broadcast_div", Div, true, "Elementwise quotient")
-AX_BINARY("broadcast_mod", Mod, true, "Elementwise modulo (sign of the divisor)")
-AX_BINARY("broadcast_power", Power, true, "Elementwise lhs ** rhs")
-AX_BINARY("broadcast_maximum", Maximum, true, "Elementwise maximum")
-AX_BINARY("broadcast_minimum", Minimum, true, "Elementwise minimum")
-AX_BINARY("broadcast_equal", Equal, true, "1 where lhs == rhs, else 0,")
-AX_BINARY("broadcast_not_equal", NotEqual, true, "1 where lhs != rhs, else 0,")
-AX_BINARY("broadcast_greater", Greater, true, "1 where lhs > rhs, else 0,")
-AX_BINARY("broadcast_greater_equal", GreaterEqual, true, "1 where lhs >= rhs, else 0,")
-AX_BINARY("broadcast_lesser", Lesser, true, "1 where lhs < rhs, else 0,")
-AX_BINARY("broadcast_lesser_equal", LesserEqual, true, "1 where lhs <= rhs, else 0,")
-AX_BINARY("broadcast_logical_and", LogicalAnd, true, "Logical and")
-AX_BINARY("broadcast_logical_or", LogicalOr, true, "Logical or")
-AX_BINARY("broadcast_logical_xor", LogicalXor, true, "Logical xor")
-AX_BINARY("elemwise_add", Add, false, "Elementwise sum")
-AX_BINARY("elemwise_sub", Sub, false, "Elementwise difference")
-AX_BINARY("elemwise_mul", Mul, false, "Elementwise product")
-AX_BINARY("elemwise_div", Div, false, "Elementwise quotient")
+AX_BINARY("broadcast_add", Add, true, "Elementwise sum", GradAdd)
+AX_BINARY("broadcast_sub", Sub, true, "Elementwise difference", GradSub)
+AX_BINARY("broadcast_mul", Mul, true, "Elementwise product", GradMul)
+AX_BINARY("broadcast_div", Div, true, "Elementwise quotient", GradDiv)
+AX_BINARY("broadcast_mod", Mod, true, "Elementwise modulo (sign of the divisor)", GradMod)
+AX_BINARY("broadcast_power", Power, true, "Elementwise lhs ** rhs", GradPower)
+AX_BINARY("broadcast_maximum", Maximum, true, "Elementwise maximum", GradMaximum)
+AX_BINARY("broadcast_minimum", Minimum, true, "Elementwise minimum", GradMinimum)
+AX_BINARY("broadcast_equal", Equal, true, "1 where lhs == rhs, else 0,", GradNone)
+AX_BINARY("broadcast_not_equal", NotEqual, true, "1 where lhs != rhs, else 0,", GradNone)
+AX_BINARY("broadcast_greater", Greater, true, "1 where lhs > rhs, else 0,", GradNone)
+AX_BINARY("broadcast_greater_equal", GreaterEqual, true, "1 where lhs >= rhs, else 0,", GradNone)
+AX_BINARY("broadcast_lesser", Lesser, true, "1 where lhs < rhs, else 0,", GradNone)
+AX_BINARY("broadcast_lesser_equal", LesserEqual, true, "1 where lhs <= rhs, else 0,", GradNone)
+AX_BINARY("broadcast_logical_and", LogicalAnd, true, "Logical and", GradNone)
+AX_BINARY("broadcast_logical_or", LogicalOr, true, "Logical or", GradNone)
+AX_BINARY("broadcast_logical_xor", LogicalXor, true, "Logical xor", GradNone)
+AX_BINARY("elemwise_add", Add, false, "Elementwise sum", GradAdd)
+AX_BINARY("elemwise_sub", Sub, false, "Elementwise difference", GradSub)
+AX_BINARY("elemwise_mul", Mul, false, "Elementwise product", GradMul)
+AX_BINARY("elemwise_div", Div, false, "Elementwise quotient", GradDiv)
 
 }  // namespace axle

@@ -1,4 +1,5 @@
 // Unary elementwise ops, identity copy and Cast.
+#include "graph/grad_util.h"
 #include "ops/cpu/kernel.h"
 #include "ops/cpu/math_functors.h"
 
@@ -7,8 +8,12 @@ namespace {
 
 template <class T> using A = fn::A<T>;
 
+// The gradient of a unary op from x (input), y (output) and dy.
+using UnaryGrad = GradExpr (*)(const GradExpr& x, const GradExpr& y, const GradExpr& dy);
+
 template <class F>
-void DefineUnary(OpDef& op, const std::string& doc, F f) {
+void DefineUnary(OpDef& op, const std::string& doc, F f, UnaryGrad grad) {
+  op.gradient = [grad](const GradBuilder& g) -> std::vector<NodeEntry> { return {grad(In(g, 0), FwdOut(g), OGrad(g))}; };
   op.input_names = {"data"};
   op.doc = doc;
   op.infer_shape = SameShape;
@@ -25,41 +30,44 @@ void DefineUnary(OpDef& op, const std::string& doc, F f) {
 
 }  // namespace
 
-#define AX_UNARY(name, doc, expr) \
-  AX_REGISTER_OP(name) { DefineUnary(op, doc, [](auto x) { using T = decltype(x); (void)sizeof(T); return expr; }); }
+#define AX_GRAD(body) [](const GradExpr& x, const GradExpr& y, const GradExpr& dy) -> GradExpr { \
+  (void)x; (void)y; return body; }
 
-AX_UNARY("negative", "-x", T(0) - x)
-AX_UNARY("_copy", "A copy of the input.", x)
-AX_UNARY("abs", "|x|", x < T(0) ? T(0) - x : x)
-AX_UNARY("sign", "-1, 0 or 1 by the sign of x", T(x > T(0) ? 1 : (x < T(0) ? -1 : 0)))
-AX_UNARY("square", "x * x", x * x)
+#define AX_UNARY(name, doc, expr, grad) \
+  AX_REGISTER_OP(name) { DefineUnary(op, doc, [](auto x) { using T = decltype(x); (void)sizeof(T); return expr; }, grad); }
 
-#define AX_UNARY_FLOAT(name, doc, expr)                                         \
+AX_UNARY("negative", "-x", T(0) - x, AX_GRAD(-dy))
+AX_UNARY("_copy", "A copy of the input.", x, AX_GRAD(dy))
+AX_UNARY("abs", "|x|", x < T(0) ? T(0) - x : x, AX_GRAD(dy * x.Op("sign")))
+AX_UNARY("sign", "-1, 0 or 1 by the sign of x", T(x > T(0) ? 1 : (x < T(0) ? -1 : 0)), AX_GRAD(x.Op("zeros_like")))
+AX_UNARY("square", "x * x", x * x, AX_GRAD(dy * x * 2.0))
+
+#define AX_UNARY_FLOAT(name, doc, expr, grad)                                   \
   AX_REGISTER_OP(name) {                                                        \
     DefineUnary(op, doc, [](auto x) {                                           \
       using T = decltype(x);                                                    \
       using F = std::conditional_t<std::is_floating_point_v<T>, T, double>;     \
       F v = static_cast<F>(x);                                                  \
       return expr;                                                              \
-    });                                                                         \
+    }, grad);                                                                   \
   }
 
-AX_UNARY_FLOAT("exp", "e ** x", std::exp(v))
-AX_UNARY_FLOAT("log", "Natural logarithm", std::log(v))
-AX_UNARY_FLOAT("log1p", "log(1 + x)", std::log1p(v))
-AX_UNARY_FLOAT("expm1", "exp(x) - 1", std::expm1(v))
-AX_UNARY_FLOAT("sqrt", "Square root", std::sqrt(v))
-AX_UNARY_FLOAT("rsqrt", "1 / sqrt(x)", F(1) / std::sqrt(v))
-AX_UNARY_FLOAT("reciprocal", "1 / x", F(1) / v)
-AX_UNARY_FLOAT("sin", "Sine", std::sin(v))
-AX_UNARY_FLOAT("cos", "Cosine", std::cos(v))
-AX_UNARY_FLOAT("tanh", "Hyperbolic tangent", std::tanh(v))
-AX_UNARY_FLOAT("sigmoid", "1 / (1 + exp(-x))", F(1) / (F(1) + std::exp(-v)))
-AX_UNARY_FLOAT("relu", "max(x, 0)", v > F(0) ? v : F(0))
-AX_UNARY_FLOAT("softsign", "x / (1 + |x|)", v / (F(1) + std::fabs(v)))
-AX_UNARY_FLOAT("floor", "Largest integer <= x", std::floor(v))
-AX_UNARY_FLOAT("ceil", "Smallest integer >= x", std::ceil(v))
-AX_UNARY_FLOAT("round", "Nearest integer, halves away from zero", std::round(v))
+AX_UNARY_FLOAT("exp", "e ** x", std::exp(v), AX_GRAD(dy * y))
+AX_UNARY_FLOAT("log", "Natural logarithm", std::log(v), AX_GRAD(dy / x))
+AX_UNARY_FLOAT("log1p", "log(1 + x)", std::log1p(v), AX_GRAD(dy / (x + 1.0)))
+AX_UNARY_FLOAT("expm1", "exp(x) - 1", std::expm1(v), AX_GRAD(dy * (y + 1.0)))
+AX_UNARY_FLOAT("sqrt", "Square root", std::sqrt(v), AX_GRAD(dy / y * 0.5))
+AX_UNARY_FLOAT("rsqrt", "1 / sqrt(x)", F(1) / std::sqrt(v), AX_GRAD(dy * y * y * y * -0.5))
+AX_UNARY_FLOAT("reciprocal", "1 / x", F(1) / v, AX_GRAD(-(dy * y * y)))
+AX_UNARY_FLOAT("sin", "Sine", std::sin(v), AX_GRAD(dy * x.Op("cos")))
+AX_UNARY_FLOAT("cos", "Cosine", std::cos(v), AX_GRAD(-(dy * x.Op("sin"))))
+AX_UNARY_FLOAT("tanh", "Hyperbolic tangent", std::tanh(v), AX_GRAD(dy * (y * y * -1.0 + 1.0)))
+AX_UNARY_FLOAT("sigmoid", "1 / (1 + exp(-x))", F(1) / (F(1) + std::exp(-v)), AX_GRAD(dy * y * (y * -1.0 + 1.0)))
+AX_UNARY_FLOAT("relu", "max(x, 0)", v > F(0) ? v : F(0), AX_GRAD(dy * x.Scalar("_greater_scalar", 0.0)))
+AX_UNARY_FLOAT("softsign", "x / (1 + |x|)", v / (F(1) + std::fabs(v)), AX_GRAD(dy / (x.Op("abs") + 1.0).Op("square")))
+AX_UNARY_FLOAT("floor", "Largest integer <= x", std::floor(v), AX_GRAD(x.Op("zeros_like")))
+AX_UNARY_FLOAT("ceil", "Smallest integer >= x", std::ceil(v), AX_GRAD(x.Op("zeros_like")))
+AX_UNARY_FLOAT("round", "Nearest integer, halves away from zero", std::round(v), AX_GRAD(x.Op("zeros_like")))
 
 namespace {
 struct CastParam {

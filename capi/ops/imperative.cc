@@ -8,6 +8,16 @@
 
 namespace axle {
 
+namespace {
+thread_local bool g_training = false;
+}
+bool IsTraining() { return g_training; }
+bool SetTraining(bool on) {
+  bool prev = g_training;
+  g_training = on;
+  return prev;
+}
+
 Context ParseContext(const std::string& s, const std::string& who) {
   if (s.empty()) return Context::CPU();
   Context c;
@@ -167,11 +177,12 @@ void Invoke(const NodeAttrs& attrs, const std::vector<NDArray>& inputs, std::vec
   for (auto& a : ins) keep.push_back(a.chunk());
   for (auto& a : *outputs) keep.push_back(a.chunk());
   Engine::Get()->Push(
-      [attrs, gpu, in_blobs = std::move(in_blobs), out_blobs = std::move(out_blobs), keep = std::move(keep),
+      [attrs, gpu, train = g_training, in_blobs = std::move(in_blobs), out_blobs = std::move(out_blobs), keep = std::move(keep),
        rnd](const RunContext& rctx) {
         OpContext octx;
         octx.run = rctx;
         octx.rng = rnd ? &rnd->state : nullptr;
+        octx.is_train = train;
         std::vector<OpReq> req(out_blobs.size(), OpReq::kWrite);
         (gpu ? attrs.op->compute_gpu : attrs.op->compute_cpu)(octx, attrs, in_blobs, req, out_blobs);
       },

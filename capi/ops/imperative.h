@@ -9,6 +9,10 @@ namespace axle {
 // outputs: empty to allocate them, else arrays of the inferred shape and dtype to write into.
 void Invoke(const NodeAttrs& attrs, const std::vector<NDArray>& inputs, std::vector<NDArray>* outputs);
 
+// Training mode of the calling thread (read by Invoke into OpContext::is_train).
+bool IsTraining();
+bool SetTraining(bool on);  // returns the previous value
+
 // Parses "cpu(0)" / "gpu(1)" (MXNet's context strings); "" is cpu(0).
 Context ParseContext(const std::string& s, const std::string& who);
 

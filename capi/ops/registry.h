@@ -45,10 +45,12 @@ using FInferType = std::function<void(const NodeAttrs&, std::vector<int>* in, st
 using FCompute = std::function<void(const OpContext&, const NodeAttrs&, const std::vector<TBlob>& in,
                                     const std::vector<OpReq>& req, const std::vector<TBlob>& out)>;
 
-class GradBuilder;     // defined by the graph layer
-struct GradEntry;      // defined by the graph layer
-// The gradient of an op expressed as other ops (filled by the operator-library work).
-using FGradient = std::function<std::vector<GradEntry>(GradBuilder&, const NodeAttrs&)>;
+struct NodeEntry;   // graph/node.h
+class GradBuilder;  // graph/node.h
+// The gradient of an op, expressed as a graph of other ops: given the forward node and the
+// gradients of its outputs, one entry per input (see graph/node.h). Executors and the
+// imperative AxOpGradient both run it.
+using FGradient = std::function<std::vector<NodeEntry>(const GradBuilder&)>;
 
 struct OpDef {
   std::string name;
@@ -58,6 +60,8 @@ struct OpDef {
   ParamSchema params;
   std::function<int(const NodeAttrs&)> num_outputs = [](const NodeAttrs&) { return 1; };
   std::vector<std::string> output_names = {"output"};
+  // Outputs a symbol shows (BatchNorm computes 3, shows 1); unset means all of them.
+  std::function<int(const NodeAttrs&)> num_visible_outputs;
   std::vector<int> mutate_inputs;        // inputs the op writes (aux states)
   bool needs_random = false;             // reads and advances the device's random state
   bool needs_ctx_attr = false;           // has no inputs: the output device comes from attr "ctx"

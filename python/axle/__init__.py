@@ -7,7 +7,7 @@
 import atexit as _atexit
 
 from . import _lib
-from . import base, context, ndarray, random  # noqa: F401
+from . import base, context, ndarray, random, test_utils  # noqa: F401
 from .base import AxleError, MXNetError  # noqa: F401
 from .context import Context, cpu, current_context, gpu, num_gpus  # noqa: F401
 

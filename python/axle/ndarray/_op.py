@@ -169,3 +169,19 @@ def make_function(info, ctx_default=None):
     fn.__qualname__ = info.name
     fn.__doc__ = _docstring(info)
     return fn
+
+
+def op_gradient(name, inputs, ograds, **attrs):
+    """Gradients of op `name`'s inputs for the given output gradients (its registered gradient
+    definition run on arrays, in training mode)."""
+    from .ndarray import NDArray  # noqa: F401
+    op = op_handle(name)
+    if attrs:
+        m, keys, vals, _keep = _attr_arrays(attrs)
+    else:
+        m, keys, vals = 0, _NULL, _NULL
+    nout = ffi.new("int*")
+    outp = ffi.new("AxNDArrayHandle**")
+    check(lib.AxOpGradient(op, len(inputs), [x.handle for x in inputs], m, keys, vals, len(ograds),
+                           [g.handle for g in ograds], nout, outp))
+    return [_new(h) for h in ffi.unpack(outp[0], nout[0])]
