@@ -148,7 +148,10 @@ class EngineBase : public Engine {
     std::exception_ptr e;
     {
       std::lock_guard<std::mutex> lk(err_mu_);
-      std::swap(e, first_error_);
+      if (!unreported_.empty()) {
+        e = unreported_.front();
+        unreported_.erase(unreported_.begin());
+      }
     }
     if (e) std::rethrow_exception(e);
   }
@@ -196,12 +199,18 @@ class EngineBase : public Engine {
       v->has_error.store(true, std::memory_order_release);
     }
     std::lock_guard<std::mutex> lk(err_mu_);
-    if (!first_error_) first_error_ = e;
+    for (auto& x : unreported_)
+      if (x == e) return;  // an error passed on to dependent ops is one error
+    if (unreported_.size() < kMaxUnreported) unreported_.push_back(e);
   }
   // An error reported by a var wait need not be reported again by WaitAll.
   void ForgetGlobal(const std::exception_ptr& e) {
     std::lock_guard<std::mutex> lk(err_mu_);
-    if (first_error_ == e) first_error_ = nullptr;
+    for (size_t i = 0; i < unreported_.size(); ++i)
+      if (unreported_[i] == e) {
+        unreported_.erase(unreported_.begin() + i);
+        return;
+      }
   }
   void OpStarted() { pending_.fetch_add(1, std::memory_order_relaxed); }
   void OpFinished() {
@@ -216,7 +225,9 @@ class EngineBase : public Engine {
   std::mutex all_mu_;
   std::condition_variable all_cv_;
   std::mutex err_mu_;
-  std::exception_ptr first_error_;
+  // Errors no wait has reported yet, oldest first; WaitAll reports one per call.
+  static constexpr size_t kMaxUnreported = 64;
+  std::vector<std::exception_ptr> unreported_;
 };
 
 // ---- NaiveEngine: runs at push ------------------------------------------------------------------

@@ -7,7 +7,7 @@
 // Errors: an exception thrown by an op is stored in every var it writes (and in a global
 // list); an op reading or writing a var that carries an error does not run and passes the
 // error on. A wait on a var (WaitToRead/WaitToWrite) rethrows its error once and clears it;
-// WaitAll rethrows the first error that no wait has reported yet.
+// WaitAll rethrows the oldest error that no wait has reported yet (one per call).
 //
 // AXLE_ENGINE_TYPE=NaiveEngine runs each op synchronously at push (for debugging);
 // AXLE_CPU_WORKER_NTHREADS sets the CPU worker count of the threaded engine (default 2).

@@ -6,7 +6,7 @@ import numpy as np
 from .._lib import check, ffi, lib
 from ..base import code_dtype, dtype_code, dtype_name
 from ..context import Context, current_context
-from ._op import invoke, op_handle
+from ._op import _NULL, _invoke_c, _out_buffers, invoke, op_handle
 
 __all__ = ["NDArray", "array", "empty", "zeros", "ones", "full", "arange", "waitall", "concatenate"]
 
@@ -366,8 +366,13 @@ def _install_operators():
         h, hs, hr = op_handle(op), op_handle(sop), op_handle(rop) if rop else None
 
         def fwd(self, other):
-            if type(other) is NDArray:
-                return invoke(h, [self, other], None, self if inplace else None)
+            if type(other) is NDArray and not inplace:  # the hot path, inlined
+                nout, outp = _out_buffers()
+                outp[0] = _NULL
+                rc = _invoke_c(h, 2, [self.handle, other.handle], nout, outp, 0, _NULL, _NULL)
+                if rc:
+                    check(rc)
+                return _new(outp[0][0])
             return self._binary(other, h, hs, self if inplace else None)
 
         def rev(self, other):
