@@ -1,6 +1,7 @@
 #include "common/base.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
 #include "common/backend.h"
@@ -41,6 +42,13 @@ int DTypeFromName(const std::string& name) {
   for (int i = 0; i <= AX_BOOL; ++i)
     if (name == kDTypeNames[i]) return i;
   Throw(AX_ERR_TYPE, "unknown dtype '", name, "' (expected one of float32, float64, float16, uint8, int32, int8, int64, bool)");
+}
+
+int EnvInt(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  int n = std::atoi(v);
+  return n > 0 ? n : fallback;
 }
 
 void CheckContext(const Context& ctx) {

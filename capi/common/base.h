@@ -112,6 +112,9 @@ size_t DTypeSize(int dtype);
 const char* DTypeName(int dtype);  // numpy's names: "float32", ...
 int DTypeFromName(const std::string& name);  // throws on an unknown name
 
+// A positive integer from the environment, else fallback.
+int EnvInt(const char* name, int fallback);
+
 // ---- contexts ------------------------------------------------------------------------------
 struct Context {
   int dev_type = AX_CPU;

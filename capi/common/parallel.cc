@@ -1,5 +1,7 @@
 #include "common/parallel.h"
 
+#include "common/base.h"
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -13,12 +15,6 @@
 namespace axle {
 namespace {
 
-int EnvInt(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return fallback;
-  int n = std::atoi(v);
-  return n > 0 ? n : fallback;
-}
 
 // A fixed pool of helper threads, created on first use and never destroyed (threads blocked at
 // process exit are harmless; destroying them would race with late users).

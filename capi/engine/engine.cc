@@ -57,12 +57,6 @@ struct OprBlock {
 
 namespace {
 
-int EnvInt(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return fallback;
-  int n = std::atoi(v);
-  return n > 0 ? n : fallback;
-}
 
 // Removes null and repeated vars in place; a var both read and written stays a write only.
 void Dedup(std::vector<VarPtr>* reads, std::vector<VarPtr>* writes) {
@@ -137,6 +131,10 @@ class EngineBase : public Engine {
     return v;
   }
 
+  void Push(OpFn fn, const Context& ctx, std::vector<VarPtr> reads, std::vector<VarPtr> writes,
+            const char* name) final {
+    Push(std::move(fn), ctx, std::move(reads), std::move(writes), name, false);
+  }
   void WaitToRead(const VarPtr& v) override { WaitVar(v, false); }
   void WaitToWrite(const VarPtr& v) override { WaitVar(v, true); }
 
@@ -175,7 +173,6 @@ class EngineBase : public Engine {
     }
   }
 
-  using Engine::Push;
   // always_run: the op runs even when an input carries an error (waits must wake up).
   virtual void Push(OpFn fn, const Context& ctx, std::vector<VarPtr> reads, std::vector<VarPtr> writes,
                     const char* name, bool always_run) = 0;
@@ -234,10 +231,6 @@ class EngineBase : public Engine {
 class NaiveEngine : public EngineBase {
  public:
   const char* Type() const override { return "NaiveEngine"; }
-  void Push(OpFn fn, const Context& ctx, std::vector<VarPtr> reads, std::vector<VarPtr> writes,
-            const char* name) override {
-    Push(std::move(fn), ctx, std::move(reads), std::move(writes), name, false);
-  }
 
  protected:
   void Push(OpFn fn, const Context& ctx, std::vector<VarPtr> reads, std::vector<VarPtr> writes,
@@ -329,10 +322,6 @@ class ThreadedEngine : public EngineBase {
     gpu_pools_.clear();
   }
 
-  void Push(OpFn fn, const Context& ctx, std::vector<VarPtr> reads, std::vector<VarPtr> writes,
-            const char* name) override {
-    Push(std::move(fn), ctx, std::move(reads), std::move(writes), name, false);
-  }
 
  protected:
   void Push(OpFn fn, const Context& ctx, std::vector<VarPtr> reads, std::vector<VarPtr> writes,
