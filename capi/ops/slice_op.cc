@@ -1,5 +1,6 @@
 // Basic slicing: slice (a strided copy), _slice_assign and _slice_assign_scalar (writes into a
 // strided region), with Python's rules for None, negative indices, negative steps and clamping.
+#include "graph/grad_util.h"
 #include "ops/cpu/kernel.h"
 
 namespace axle {
@@ -124,6 +125,9 @@ AX_REGISTER_OP("slice") {
       DType* y = out[0].ptr<DType>();
       ForRegion(r, in[0].shape, [=](int64_t src, int64_t dst) { y[dst] = add ? DType(y[dst] + x[src]) : x[src]; });
     });
+  };
+  op.gradient = [](const GradBuilder& g) -> std::vector<NodeEntry> {
+    return {g.Make("_backward_slice", {g.ograd(0), g.input(0)}, g.attr_dict())};
   };
 }
 }  // namespace axle

@@ -1,4 +1,5 @@
 // transpose: permutes the axes (reversed when axes is empty), as numpy.transpose.
+#include "graph/grad_util.h"
 #include "ops/cpu/kernel.h"
 
 namespace axle {
@@ -69,6 +70,22 @@ AX_REGISTER_OP("transpose") {
         return x[off];
       });
     });
+  };
+  op.gradient = [](const GradBuilder& g) -> std::vector<NodeEntry> {
+    // the inverse permutation (reversing is its own inverse)
+    const auto& axes = g.attrs().get<TransposeParam>().axes;
+    if (axes.empty()) return {OGrad(g).Op("transpose")};
+    const int64_t nd = static_cast<int64_t>(axes.size());
+    IntTuple inv(axes.size());
+    std::vector<bool> seen(axes.size(), false);
+    for (int64_t i = 0; i < nd; ++i) {
+      const int64_t a = axes[i] < 0 ? axes[i] + nd : axes[i];
+      AX_CHECK(a >= 0 && a < nd && !seen[a], AX_ERR_INDEX, g.attrs().Who(), ": axes ", FormatValue(axes),
+               " is not a permutation of ", nd, " axes");
+      seen[a] = true;
+      inv[static_cast<size_t>(a)] = i;
+    }
+    return {OGrad(g).Op("transpose", {{"axes", FormatValue(inv)}})};
   };
 }
 
