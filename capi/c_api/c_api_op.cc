@@ -140,6 +140,8 @@ int AxImperativeInvoke(AxOpHandle h, int num_inputs, const AxNDArrayHandle* inpu
   }
   Invoke(attrs, in, &out);
   if (!given) {
+    // Only the visible outputs are returned (BatchNorm's mean/var stay hidden, as in MXNet).
+    out.resize(op->NumVisibleOutputs(attrs));
     invoke_outputs.clear();
     for (auto& a : out) invoke_outputs.push_back(NewHandle(std::move(a)));
     *num_outputs = static_cast<int>(invoke_outputs.size());

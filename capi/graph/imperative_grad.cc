@@ -45,7 +45,9 @@ std::vector<NDArray> OpGradient(const NodeAttrs& attrs, const std::vector<NDArra
   const OpDef* op = attrs.op;
   AX_CHECK(op->gradient, AX_ERR_NOT_SUPPORTED, attrs.Who(), ": the op has no gradient");
   const int n_out = op->num_outputs(attrs);
-  AX_CHECK(static_cast<int>(ograds.size()) == n_out, AX_ERR_INVALID_ARGUMENT, attrs.Who(), ": expected ", n_out,
+  const int n_vis = op->NumVisibleOutputs(attrs);
+  AX_CHECK(static_cast<int>(ograds.size()) == n_out || static_cast<int>(ograds.size()) == n_vis,
+           AX_ERR_INVALID_ARGUMENT, attrs.Who(), ": expected ", n_vis == n_out ? StrCat(n_out) : StrCat(n_vis, " or ", n_out),
            " output gradient(s), got ", ograds.size());
   std::unordered_map<const Node*, NDArray> bound;
   auto fwd = std::make_shared<Node>();
@@ -62,6 +64,9 @@ std::vector<NDArray> OpGradient(const NodeAttrs& attrs, const std::vector<NDArra
     bound[v.get()] = ograds[i];
     og.push_back(Out(v));
   }
+  // Hidden outputs given no gradient get zeros (evaluated only if the gradient reads them).
+  for (int i = static_cast<int>(ograds.size()); i < n_out; ++i)
+    og.push_back(Out(MakeNode("zeros_like", StrCat(fwd->attrs.name, "_ograd", i), {Out(fwd, i)})));
   GradBuilder gb(fwd, og);
   std::vector<NodeEntry> igrads = op->gradient(gb);
   AX_CHECK(igrads.size() == inputs.size(), AX_ERR_RUNTIME, attrs.Who(), ": the gradient gave ", igrads.size(),

@@ -79,8 +79,10 @@ void Invoke(const NodeAttrs& attrs, const std::vector<NDArray>& inputs, std::vec
   AX_CHECK(n_in < 0 || static_cast<int>(inputs.size()) == n_in, AX_ERR_INVALID_ARGUMENT, attrs.Who(), ": expected ",
            n_in, " input(s), got ", inputs.size());
   const int n_out = op->num_outputs(attrs);
-  AX_CHECK(outputs->empty() || static_cast<int>(outputs->size()) == n_out, AX_ERR_INVALID_ARGUMENT, attrs.Who(),
-           ": expected ", n_out, " output array(s), got ", outputs->size());
+  // Given outputs: all of them, or the visible ones (the hidden ones are then allocated here).
+  const int n_given = static_cast<int>(outputs->size());
+  AX_CHECK(n_given == 0 || n_given == n_out || n_given == op->NumVisibleOutputs(attrs), AX_ERR_INVALID_ARGUMENT,
+           attrs.Who(), ": expected ", n_out, " output array(s), got ", outputs->size());
 
   // device
   Context ctx;
@@ -122,7 +124,7 @@ void Invoke(const NodeAttrs& attrs, const std::vector<NDArray>& inputs, std::vec
     outputs->reserve(n_out);
     for (int i = 0; i < n_out; ++i) outputs->emplace_back(oshape[i], ctx, otype[i]);
   } else {
-    for (int i = 0; i < n_out; ++i) {
+    for (int i = 0; i < n_given; ++i) {
       AX_CHECK(given_shape[i] == oshape[i], AX_ERR_SHAPE, attrs.Who(), ": output ", i, " has shape ",
                given_shape[i].str(), ", expected ", oshape[i].str());
       AX_CHECK(given_type[i] == otype[i], AX_ERR_TYPE, attrs.Who(), ": output ", i, " has dtype ",
@@ -130,6 +132,7 @@ void Invoke(const NodeAttrs& attrs, const std::vector<NDArray>& inputs, std::vec
       AX_CHECK((*outputs)[i].ctx() == ctx, AX_ERR_INVALID_ARGUMENT, attrs.Who(), ": output ", i, " is on ",
                (*outputs)[i].ctx().str(), ", expected ", ctx.str());
     }
+    for (int i = n_given; i < n_out; ++i) outputs->emplace_back(oshape[i], ctx, otype[i]);
   }
 
   // An input that overlaps an output without being the very same view (a[1:] = a[:-1]) is read

@@ -120,6 +120,24 @@ bool ParseValue(const std::string& s, OptIntTuple* out) {
   return true;
 }
 
+bool ParseValue(const std::string& in, OptDouble* out) {
+  std::string s = Trim(in);
+  if (s == "None" || s.empty()) { *out = std::nullopt; return true; }
+  double v;
+  if (!ParseValue(s, &v)) return false;
+  *out = v;
+  return true;
+}
+
+bool ParseValue(const std::string& in, OptBool* out) {
+  std::string s = Trim(in);
+  if (s == "None" || s.empty()) { *out = std::nullopt; return true; }
+  bool v;
+  if (!ParseValue(s, &v)) return false;
+  *out = v;
+  return true;
+}
+
 std::string FormatValue(int v) { return std::to_string(v); }
 std::string FormatValue(int64_t v) { return std::to_string(v); }
 std::string FormatValue(double v) {
@@ -138,6 +156,8 @@ std::string FormatValue(float v) { return FormatValue(static_cast<double>(v)); }
 std::string FormatValue(bool v) { return v ? "1" : "0"; }
 std::string FormatValue(const std::string& v) { return v; }
 std::string FormatValue(const OptInt& v) { return v ? std::to_string(*v) : "None"; }
+std::string FormatValue(const OptDouble& v) { return v ? FormatValue(*v) : "None"; }
+std::string FormatValue(const OptBool& v) { return v ? FormatValue(*v) : "None"; }
 std::string FormatValue(const IntTuple& v) {
   std::string s = "[";
   for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
@@ -158,5 +178,7 @@ const char* TypeName(const std::string*) { return "string"; }
 const char* TypeName(const OptInt*) { return "int or None"; }
 const char* TypeName(const IntTuple*) { return "Shape(tuple)"; }
 const char* TypeName(const OptIntTuple*) { return "Shape(tuple)"; }
+const char* TypeName(const OptDouble*) { return "double or None"; }
+const char* TypeName(const OptBool*) { return "boolean or None"; }
 
 }  // namespace axle

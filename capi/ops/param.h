@@ -22,6 +22,8 @@ namespace axle {
 using OptInt = std::optional<int64_t>;
 using IntTuple = std::vector<int64_t>;
 using OptIntTuple = std::vector<OptInt>;  // "(None, 2, -1)" for slice bounds
+using OptDouble = std::optional<double>;  // "double or None" (softmax temperature)
+using OptBool = std::optional<bool>;      // "boolean or None" (softmax use_length)
 
 // String <-> value conversions; Parse* throw a message naming the expected type.
 bool ParseValue(const std::string& s, int* out);
@@ -33,6 +35,8 @@ bool ParseValue(const std::string& s, std::string* out);
 bool ParseValue(const std::string& s, OptInt* out);
 bool ParseValue(const std::string& s, IntTuple* out);
 bool ParseValue(const std::string& s, OptIntTuple* out);
+bool ParseValue(const std::string& s, OptDouble* out);
+bool ParseValue(const std::string& s, OptBool* out);
 std::string FormatValue(int v);
 std::string FormatValue(int64_t v);
 std::string FormatValue(double v);
@@ -42,6 +46,8 @@ std::string FormatValue(const std::string& v);
 std::string FormatValue(const OptInt& v);
 std::string FormatValue(const IntTuple& v);
 std::string FormatValue(const OptIntTuple& v);
+std::string FormatValue(const OptDouble& v);
+std::string FormatValue(const OptBool& v);
 const char* TypeName(const int*);
 const char* TypeName(const int64_t*);
 const char* TypeName(const double*);
@@ -51,6 +57,8 @@ const char* TypeName(const std::string*);
 const char* TypeName(const OptInt*);
 const char* TypeName(const IntTuple*);
 const char* TypeName(const OptIntTuple*);
+const char* TypeName(const OptDouble*);
+const char* TypeName(const OptBool*);
 
 struct ParamField {
   std::string name;

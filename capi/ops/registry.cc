@@ -8,6 +8,7 @@ std::string NodeAttrs::Who() const {
 }
 
 int OpDef::NumInputs(const NodeAttrs& attrs) const {
+  if (num_inputs) return num_inputs(attrs);
   if (key_var_num_args.empty()) return static_cast<int>(input_names.size());
   for (auto& kv : attrs.dict)
     if (kv.first == key_var_num_args) {

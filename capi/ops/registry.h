@@ -57,6 +57,9 @@ struct OpDef {
   std::string doc;
   std::vector<std::string> input_names;  // fixed inputs (empty + key_var_num_args for variadic)
   std::string key_var_num_args;          // attribute holding the input count of a variadic op
+  // (optional) the input count when it depends on attributes (Convolution's no_bias drops
+  // `bias`): a prefix of input_names.
+  std::function<int(const NodeAttrs&)> num_inputs;
   ParamSchema params;
   std::function<int(const NodeAttrs&)> num_outputs = [](const NodeAttrs&) { return 1; };
   std::vector<std::string> output_names = {"output"};
@@ -74,6 +77,9 @@ struct OpDef {
   FGradient gradient;    // (optional)
 
   int NumInputs(const NodeAttrs& attrs) const;
+  int NumVisibleOutputs(const NodeAttrs& attrs) const {
+    return num_visible_outputs ? num_visible_outputs(attrs) : num_outputs(attrs);
+  }
 };
 
 class OpRegistry {
