@@ -135,7 +135,8 @@ int AxImperativeInvoke(AxOpHandle h, int num_inputs, const AxNDArrayHandle* inpu
   std::vector<NDArray> out;
   const bool given = *outputs != nullptr;
   if (given) {
-    AX_CHECK(*num_outputs >= 0, AX_ERR_INVALID_ARGUMENT, op->name, ": num_outputs is negative");
+    AX_CHECK(*num_outputs > 0, AX_ERR_INVALID_ARGUMENT, op->name, ": expected ", op->NumVisibleOutputs(attrs),
+             " output array(s), got ", *num_outputs);
     for (int i = 0; i < *num_outputs; ++i) out.push_back(Arr((*outputs)[i], "AxImperativeInvoke: an output"));
   }
   Invoke(attrs, in, &out);
