@@ -53,7 +53,7 @@ typedef enum {
   AX_ERR_IO = 6,               /* a file that cannot be read, written or parsed */
   AX_ERR_OUT_OF_MEMORY = 7,    /* an allocation failed */
   AX_ERR_NOT_SUPPORTED = 8,    /* valid, but not available here (e.g. gpu() without a GPU) */
-  AX_ERR_RUNTIME = 9           /* any other failure, including errors raised inside ops */
+  AX_ERR_RUNTIME = 9           /* any other failure (an error raised inside an op keeps its own code) */
 } AxStatus;
 
 typedef enum {

@@ -222,7 +222,7 @@ int AxNDArraySave(const char* fname, int num, const AxNDArrayHandle* arrays, con
   std::vector<NDArray> v;
   std::vector<std::string> n;
   for (int i = 0; i < num; ++i) {
-    v.push_back(Arr(arrays[i], "AxNDArraySave: arrays[i]"));
+    v.push_back(Arr(arrays[i], StrCat("AxNDArraySave: arrays[", i, "]").c_str()));
     if (names) {
       AX_CHECK(names[i], AX_ERR_INVALID_ARGUMENT, "AxNDArraySave: names[", i, "] is NULL");
       n.emplace_back(names[i]);

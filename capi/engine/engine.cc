@@ -149,6 +149,7 @@ class EngineBase : public Engine {
       if (!unreported_.empty()) {
         e = unreported_.front();
         unreported_.erase(unreported_.begin());
+        Reported(e);
       }
     }
     if (e) std::rethrow_exception(e);
@@ -198,16 +199,26 @@ class EngineBase : public Engine {
     std::lock_guard<std::mutex> lk(err_mu_);
     for (auto& x : unreported_)
       if (x == e) return;  // an error passed on to dependent ops is one error
+    for (auto& x : reported_)
+      if (x == e) return;  // ... and once reported, it is not news again
     if (unreported_.size() < kMaxUnreported) unreported_.push_back(e);
   }
   // An error reported by a var wait need not be reported again by WaitAll.
   void ForgetGlobal(const std::exception_ptr& e) {
     std::lock_guard<std::mutex> lk(err_mu_);
+    Reported(e);
     for (size_t i = 0; i < unreported_.size(); ++i)
       if (unreported_[i] == e) {
         unreported_.erase(unreported_.begin() + i);
         return;
       }
+  }
+  // Remembers the last kMaxUnreported reported errors (callers hold err_mu_).
+  void Reported(const std::exception_ptr& e) {
+    for (auto& x : reported_)
+      if (x == e) return;
+    if (reported_.size() == kMaxUnreported) reported_.erase(reported_.begin());
+    reported_.push_back(e);
   }
   void OpStarted() { pending_.fetch_add(1, std::memory_order_relaxed); }
   void OpFinished() {
@@ -225,6 +236,7 @@ class EngineBase : public Engine {
   // Errors no wait has reported yet, oldest first; WaitAll reports one per call.
   static constexpr size_t kMaxUnreported = 64;
   std::vector<std::exception_ptr> unreported_;
+  std::vector<std::exception_ptr> reported_;
 };
 
 // ---- NaiveEngine: runs at push ------------------------------------------------------------------
