@@ -155,20 +155,23 @@ AX_API int AxGetOpHandle(const char *name, AxOpHandle *out);
 AX_API int AxOpGetInfo(AxOpHandle op, const char **name, const char **doc, int *num_inputs,
                        const char ***input_names, int *num_params, const char ***param_names,
                        const char ***param_types, const char ***param_docs, const char **key_var_num_args);
-/* Number of outputs of op for these attributes. */
+/* Number of outputs of op for these attributes, hidden ones (Dropout's mask) included. */
 AX_API int AxOpGetNumOutputs(AxOpHandle op, int num_params, const char *const *keys, const char *const *vals,
                              int *out);
 /* Runs op on inputs with string attributes, asynchronously.
  * If *outputs is NULL the outputs are created: *outputs becomes a borrowed thread-local array of
  * *num_outputs new handles, each owned by the caller. Otherwise *outputs holds *num_outputs
- * caller-owned arrays that receive the results (they must have the inferred shape and dtype). */
+ * caller-owned arrays that receive the results (they must have the inferred shape and dtype).
+ * Hidden outputs (Dropout's mask) are not returned, as in MXNet; given arrays may cover the
+ * visible outputs only (the hidden ones are then allocated internally) or all of them. */
 AX_API int AxImperativeInvoke(AxOpHandle op, int num_inputs, const AxNDArrayHandle *inputs, int *num_outputs,
                               AxNDArrayHandle **outputs, int num_params, const char *const *keys,
                               const char *const *vals);
 
 /* Gradients of one op's inputs for given gradients of its outputs: the op's gradient definition
- * (the one executors use) run on arrays, in training mode. *out_grads: borrowed thread-local array
- * of *out_num new handles (one per input), each owned by the caller. */
+ * (the one executors use) run on arrays, in training mode. ograds: one per visible output (hidden
+ * outputs get zero gradients) or one per output. *out_grads: borrowed thread-local array of
+ * *out_num new handles (one per input), each owned by the caller. */
 AX_API int AxOpGradient(AxOpHandle op, int num_inputs, const AxNDArrayHandle *inputs, int num_params,
                         const char *const *keys, const char *const *vals, int num_ograds,
                         const AxNDArrayHandle *ograds, int *out_num, AxNDArrayHandle **out_grads);
