@@ -87,6 +87,7 @@ AX_REGISTER_OP("Cast") {
   op.infer_type = [](const NodeAttrs& attrs, std::vector<int>*, std::vector<int>* out) {
     (*out)[0] = attrs.get<CastParam>().dtype;
   };
+  op.gradient = [](const GradBuilder& g) -> std::vector<NodeEntry> { return {OGrad(g).Op2("_cast_like", In(g, 0))}; };
   op.compute_cpu = [](const OpContext&, const NodeAttrs&, const std::vector<TBlob>& in, const std::vector<OpReq>& req,
                       const std::vector<TBlob>& out) {
     AX_TYPE_SWITCH(in[0].dtype, SType, {

@@ -1,4 +1,5 @@
 // Ops that create arrays: _zeros, _ones, _full, _arange, zeros_like, ones_like.
+#include "graph/grad_util.h"
 #include "ops/cpu/kernel.h"
 
 namespace axle {
@@ -65,6 +66,7 @@ void DefineLike(OpDef& op) {
   op.infer_type = SameType;
   op.compute_cpu = [](const OpContext&, const NodeAttrs&, const std::vector<TBlob>&, const std::vector<OpReq>& req,
                       const std::vector<TBlob>& out) { Fill(out[0], req[0], kOne ? 1.0 : 0.0); };
+  op.gradient = [](const GradBuilder& g) -> std::vector<NodeEntry> { return {Zeros(g, 0)}; };
 }
 
 struct ArangeParam {

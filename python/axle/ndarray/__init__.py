@@ -29,3 +29,28 @@ def _register_ops():
 
 
 _register_ops()
+
+
+# NDArray methods that MXNet 1.x defines as shortcuts to ops: a.sum(axis=1) == nd.sum(a, axis=1).
+_METHODS = ["sum", "mean", "max", "min", "prod", "nansum", "nanprod", "norm", "argmax", "argmin", "clip",
+            "broadcast_to", "broadcast_axes", "broadcast_like", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt",
+            "square", "reciprocal", "sign", "round", "floor", "ceil", "sin", "cos", "tanh", "sigmoid", "relu",
+            "softmax", "log_softmax", "flatten", "expand_dims", "squeeze", "tile", "repeat", "one_hot", "take",
+            "pick", "slice", "slice_axis", "split", "zeros_like", "ones_like"]
+
+
+def _install_methods():
+    g = globals()
+    for name in _METHODS:
+        fn = g.get(name)
+        if fn is None or hasattr(NDArray, name):
+            continue
+
+        def method(self, *args, _fn=fn, **kwargs):
+            return _fn(self, *args, **kwargs)
+        method.__name__ = name
+        method.__doc__ = f"Same as axle.nd.{name}(self, ...).\n\n" + (fn.__doc__ or "")
+        setattr(NDArray, name, method)
+
+
+_install_methods()
