@@ -141,7 +141,9 @@ class EngineBase : public Engine {
   void WaitAll() override {
     {
       std::unique_lock<std::mutex> lk(all_mu_);
+      ++all_waiters_;
       all_cv_.wait(lk, [this] { return pending_.load() == 0; });
+      --all_waiters_;
     }
     std::exception_ptr e;
     {
@@ -182,7 +184,9 @@ class EngineBase : public Engine {
   // Waits for every pushed op without reporting errors (they stay for the next WaitAll).
   void Drain() {
     std::unique_lock<std::mutex> lk(all_mu_);
+    ++all_waiters_;
     all_cv_.wait(lk, [this] { return pending_.load() == 0; });
+    --all_waiters_;
   }
   virtual void AfterForkInChild() {}
 
@@ -223,8 +227,12 @@ class EngineBase : public Engine {
   void OpStarted() { pending_.fetch_add(1, std::memory_order_relaxed); }
   void OpFinished() {
     if (pending_.fetch_sub(1) == 1) {
-      std::lock_guard<std::mutex> lk(all_mu_);
-      all_cv_.notify_all();
+      // Only a waiter needs the lock and the wake-up; a waiter registers under the lock before it
+      // checks pending_, so reading all_waiters_ after our decrement cannot miss it.
+      if (all_waiters_.load() > 0) {
+        std::lock_guard<std::mutex> lk(all_mu_);
+        all_cv_.notify_all();
+      }
     }
   }
 
@@ -232,6 +240,7 @@ class EngineBase : public Engine {
   std::atomic<int64_t> pending_{0};
   std::mutex all_mu_;
   std::condition_variable all_cv_;
+  std::atomic<int> all_waiters_{0};
   std::mutex err_mu_;
   // Errors no wait has reported yet, oldest first; WaitAll reports one per call.
   static constexpr size_t kMaxUnreported = 64;
