@@ -7,4 +7,7 @@ cd "$(dirname "$0")/.."
 python3 -m pip install -q --disable-pip-version-check ".[test]"
 python3 -m pytest tests/python -q -p no:cacheprovider
 build_dir=$(ls -td build/*/ | head -n 1)
-ctest --test-dir "$build_dir" --output-on-failure
+# The C tests use libaxle from the build tree; pip may have built it against OpenBLAS in a
+# temporary build environment, so point the loader at the installed scipy-openblas32.
+blas_dir=$(python3 -c "import scipy_openblas32 as s; print(s.get_lib_dir())")
+LD_LIBRARY_PATH="$blas_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" ctest --test-dir "$build_dir" --output-on-failure
