@@ -513,66 +513,6 @@ void AxisWindow(const TBlob& small, OpReq req, const TBlob& big, int axis, int64
   });
 }
 
-// ---- _backward_slice (the gradient of `slice`) ------------------------------------------------
-
-struct SliceParam {
-  OptIntTuple begin, end, step;
-};
-void DescribeSlice(ParamBuilder<SliceParam>& b) {
-  b.Field("begin", &SliceParam::begin).Describe("starting indices for the slice operation, supports negative indices.");
-  b.Field("end", &SliceParam::end).Describe("ending indices for the slice operation, supports negative indices.");
-  b.Field("step", &SliceParam::step, OptIntTuple{}).Describe("step for the slice operation, supports negative values.");
-}
-
-// The region slice(begin, end, step) selects in src (Python's rules, as slice_op.cc).
-struct Region {
-  TShape shape;
-  int64_t begin[kMaxNDim];
-  int64_t step[kMaxNDim];
-};
-Region SliceRegion(const NodeAttrs& attrs, const TShape& src) {
-  const auto& p = attrs.get<SliceParam>();
-  const int nd = src.ndim();
-  AX_CHECK(p.begin.size() == p.end.size(), AX_ERR_INVALID_ARGUMENT, attrs.Who(), ": begin and end have different "
-           "lengths (", p.begin.size(), " vs ", p.end.size(), ")");
-  AX_CHECK(p.step.empty() || p.step.size() == p.begin.size(), AX_ERR_INVALID_ARGUMENT, attrs.Who(), ": step has length ",
-           p.step.size(), " but begin has ", p.begin.size());
-  AX_CHECK(static_cast<int>(p.begin.size()) <= nd, AX_ERR_INDEX, attrs.Who(), ": ", p.begin.size(),
-           " slice bounds for data of shape ", src.str());
-  Region r;
-  r.shape = src;
-  for (int i = 0; i < nd; ++i) {
-    r.begin[i] = 0;
-    r.step[i] = 1;
-    if (i >= static_cast<int>(p.begin.size())) continue;
-    const int64_t n = src[i];
-    const int64_t s = (!p.step.empty() && p.step[i]) ? *p.step[i] : 1;
-    AX_CHECK(s != 0, AX_ERR_INVALID_ARGUMENT, attrs.Who(), ": step on axis ", i, " is 0");
-    int64_t b, e, len;
-    if (s > 0) {
-      b = p.begin[i] ? *p.begin[i] : 0;
-      e = p.end[i] ? *p.end[i] : n;
-      if (b < 0) b += n;
-      if (e < 0) e += n;
-      b = std::clamp<int64_t>(b, 0, n);
-      e = std::clamp<int64_t>(e, 0, n);
-      len = e > b ? (e - b + s - 1) / s : 0;
-    } else {
-      b = p.begin[i] ? *p.begin[i] : n - 1;
-      e = p.end[i] ? *p.end[i] : -n - 1;
-      if (b < 0) b += n;
-      if (e < 0) e += n;
-      b = std::clamp<int64_t>(b, -1, n - 1);
-      e = std::clamp<int64_t>(e, -1, n - 1);
-      len = b > e ? (b - e - s - 1) / (-s) : 0;
-    }
-    r.shape[i] = len;
-    r.begin[i] = len > 0 ? b : 0;
-    r.step[i] = s;
-  }
-  return r;
-}
-
 // ---- tile / repeat ----------------------------------------------------------------------------
 
 struct TileParam {
@@ -947,57 +887,6 @@ AX_REGISTER_OP("_backward_slice_axis") {
   };
 }
 
-AX_REGISTER_OP("_backward_slice") {
-  op.input_names = {"ograd", "data"};
-  op.doc = "The gradient of slice: ograd written into zeros of data's shape at the region [begin:end:step].";
-  op.params = MakeSchema(DescribeSlice);
-  op.infer_shape = [](const NodeAttrs& attrs, std::vector<TShape>* in, std::vector<TShape>* out) {
-    AssignOut(attrs, out, 0, (*in)[1]);
-    if ((*in)[1].known()) AssignIn(attrs, in, 0, SliceRegion(attrs, (*in)[1]).shape);
-  };
-  op.infer_type = BackwardType;
-  op.compute_cpu = [](const OpContext&, const NodeAttrs& attrs, const std::vector<TBlob>& in,
-                      const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
-    if (req[0] == OpReq::kNull) return;
-    const TShape& big = out[0].shape;
-    Region r = SliceRegion(attrs, big);
-    ZeroUnlessAdd(out[0], req[0]);
-    const int nd = big.ndim();
-    const int64_t total = r.shape.Size();
-    if (total == 0) return;
-    const bool add = req[0] == OpReq::kAdd;
-    AX_TYPE_SWITCH(out[0].dtype, DType, {
-      const DType* dy = in[0].ptr<DType>();
-      DType* dx = out[0].ptr<DType>();
-      if (nd == 0) {
-        dx[0] = add ? DType(dx[0] + dy[0]) : dy[0];
-        return;
-      }
-      int64_t stride[kMaxNDim];
-      int64_t acc = 1;
-      for (int i = nd - 1; i >= 0; --i) {
-        stride[i] = acc;
-        acc *= big[i];
-      }
-      const int64_t inner = r.shape[nd - 1];
-      const int64_t outer = total / inner;
-      const int64_t s_last = stride[nd - 1] * r.step[nd - 1];
-      // distinct region elements go to distinct places: rows can run in parallel
-      ParallelFor(outer, GrainFor(inner), [&](int64_t ob, int64_t oe) {
-        for (int64_t o = ob; o < oe; ++o) {
-          int64_t rem = o, base = r.begin[nd - 1] * stride[nd - 1];
-          for (int d = nd - 2; d >= 0; --d) {
-            base += (r.begin[d] + (rem % r.shape[d]) * r.step[d]) * stride[d];
-            rem /= r.shape[d];
-          }
-          const DType* src = dy + o * inner;
-          if (add) for (int64_t i = 0; i < inner; ++i) dx[base + i * s_last] = DType(dx[base + i * s_last] + src[i]);
-          else for (int64_t i = 0; i < inner; ++i) dx[base + i * s_last] = src[i];
-        }
-      });
-    });
-  };
-}
 
 AX_REGISTER_OP("tile") {
   op.input_names = {"data"};

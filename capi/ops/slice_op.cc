@@ -194,6 +194,39 @@ void DefineSliceAssign(OpDef& op) {
 }  // namespace
 
 AX_REGISTER_OP("_slice_assign") { DefineSliceAssign<false>(op); }
+
+AX_REGISTER_OP("_backward_slice") {
+  op.input_names = {"ograd", "data"};
+  op.doc = "The gradient of slice: ograd written into zeros of data's shape at the region [begin:end:step].";
+  op.params = MakeSchema(DescribeSlice);
+  op.infer_shape = [](const NodeAttrs& attrs, std::vector<TShape>* in, std::vector<TShape>* out) {
+    if (!ShapeAssign(&(*out)[0], (*in)[1]))
+      Throw(AX_ERR_SHAPE, attrs.Who(), ": output shape ", (*out)[0].str(), " does not match data ", (*in)[1].str());
+    if (!(*in)[1].known()) return;
+    TShape region = MakeRegion(attrs, attrs.get<SliceParam>(), (*in)[1]).shape;
+    if (!ShapeAssign(&(*in)[0], region))
+      Throw(AX_ERR_SHAPE, attrs.Who(), ": ograd shape ", (*in)[0].str(), " does not match the region ", region.str());
+  };
+  op.infer_type = [](const NodeAttrs& attrs, std::vector<int>* in, std::vector<int>* out) {
+    std::vector<int> g = {(*in)[0]};
+    SameType(attrs, &g, out);
+    (*in)[0] = g[0];
+  };
+  op.compute_cpu = [](const OpContext&, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                      const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+    if (req[0] == OpReq::kNull) return;
+    const TShape& big = out[0].shape;
+    Region r = MakeRegion(attrs, attrs.get<SliceParam>(), big);
+    const bool add = req[0] == OpReq::kAdd;
+    AX_TYPE_SWITCH(out[0].dtype, DType, {
+      const DType* dy = in[0].ptr<DType>();
+      DType* dx = out[0].ptr<DType>();
+      if (!add) std::memset(dx, 0, out[0].Size() * sizeof(DType));
+      // distinct region elements go to distinct places: ForRegion's rows may run in parallel
+      ForRegion(r, big, [=](int64_t dst, int64_t i) { dx[dst] = add ? DType(dx[dst] + dy[i]) : dy[i]; });
+    });
+  };
+}
 AX_REGISTER_OP("_slice_assign_scalar") { DefineSliceAssign<true>(op); }
 
 }  // namespace axle
