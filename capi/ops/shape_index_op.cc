@@ -10,29 +10,11 @@
 
 #include "graph/grad_util.h"
 #include "ops/cpu/kernel.h"
+#include "ops/cpu/shape_util.h"
 #include "ops/random_state.h"
 
 namespace axle {
 namespace {
-
-int NormAxis(const NodeAttrs& attrs, const char* arg, int64_t axis, int ndim, const TShape& shape,
-             const char* what = "data") {
-  AX_CHECK(axis >= -ndim && axis < ndim, AX_ERR_INDEX, attrs.Who(), ": ", arg, "=", axis, " is out of range for ",
-           what, " of shape ", shape.str(), " (valid: ", -ndim, " to ", ndim - 1, ")");
-  return static_cast<int>(axis < 0 ? axis + ndim : axis);
-}
-
-void AssignOut(const NodeAttrs& attrs, std::vector<TShape>* out, size_t k, const TShape& s) {
-  if (!ShapeAssign(&(*out)[k], s))
-    Throw(AX_ERR_SHAPE, attrs.Who(), ": output ", k, " has shape ", (*out)[k].str(), ", expected ", s.str());
-}
-
-int64_t GrainFor(int64_t row) { return std::max<int64_t>(1, kElemwiseGrain / std::max<int64_t>(row, 1)); }
-
-void ZeroUnlessAdd(const TBlob& out, OpReq req) {
-  if (req == OpReq::kNull || req == OpReq::kAdd || out.Size() == 0) return;
-  std::memset(out.dptr, 0, static_cast<size_t>(out.Size()) * DTypeSize(out.dtype));
-}
 
 // An index value as a double (exact for every integer an index can address).
 template <class IType>

@@ -11,32 +11,12 @@
 
 #include "graph/grad_util.h"
 #include "ops/cpu/kernel.h"
+#include "ops/cpu/shape_util.h"
 
 namespace axle {
 namespace {
 
 // ---- helpers ----------------------------------------------------------------------------------
-
-// Normalises axis into [0, ndim); an axis outside [-ndim, ndim) is AX_ERR_INDEX.
-int NormAxis(const NodeAttrs& attrs, const char* arg, int64_t axis, int ndim, const TShape& shape,
-             const char* what = "data") {
-  AX_CHECK(axis >= -ndim && axis < ndim, AX_ERR_INDEX, attrs.Who(), ": ", arg, "=", axis, " is out of range for ",
-           what, " of shape ", shape.str(), " (valid: ", -ndim, " to ", ndim - 1, ")");
-  return static_cast<int>(axis < 0 ? axis + ndim : axis);
-}
-
-void AssignOut(const NodeAttrs& attrs, std::vector<TShape>* out, size_t k, const TShape& s) {
-  if (!ShapeAssign(&(*out)[k], s))
-    Throw(AX_ERR_SHAPE, attrs.Who(), ": output ", k, " has shape ", (*out)[k].str(), ", expected ", s.str());
-}
-
-void AssignIn(const NodeAttrs& attrs, std::vector<TShape>* in, size_t k, const TShape& s) {
-  if (!ShapeAssign(&(*in)[k], s))
-    Throw(AX_ERR_SHAPE, attrs.Who(), ": input '", InputName(attrs, k), "' has shape ", (*in)[k].str(), ", expected ",
-          s.str());
-}
-
-int64_t GrainFor(int64_t row) { return std::max<int64_t>(1, kElemwiseGrain / std::max<int64_t>(row, 1)); }
 
 // dst[0:n] (=|+=) src[0:n]
 template <class DType>
@@ -65,11 +45,6 @@ void CopyBlob(const TBlob& in, OpReq req, const TBlob& out) {
   });
 }
 
-// Zeroes out unless it is accumulated into.
-void ZeroUnlessAdd(const TBlob& out, OpReq req) {
-  if (req == OpReq::kNull || req == OpReq::kAdd || out.Size() == 0) return;
-  std::memset(out.dptr, 0, static_cast<size_t>(out.Size()) * DTypeSize(out.dtype));
-}
 
 // The dtype of the backward ops: the output gradient's, shared with the forward inputs.
 void BackwardType(const NodeAttrs& attrs, std::vector<int>* in, std::vector<int>* out) { SameType(attrs, in, out); }
