@@ -65,6 +65,13 @@ typedef enum { AX_CPU = 1, AX_GPU = 2 } AxDevType;
 
 typedef struct AxNDArray_ *AxNDArrayHandle; /* an n-dimensional array */
 typedef struct AxOp_ *AxOpHandle;           /* an operator of the registry; static, never freed */
+typedef struct AxSymbol_ *AxSymbolHandle;     /* a symbolic graph's outputs */
+typedef struct AxExecutor_ *AxExecutorHandle; /* a symbol bound to arrays */
+
+/* What AxSymbolListNames lists. */
+typedef enum { AX_SYM_ARGUMENTS = 0, AX_SYM_AUX_STATES = 1, AX_SYM_INPUTS = 2, AX_SYM_OUTPUTS = 3 } AxSymbolList;
+/* grad_req codes (MXNet's). */
+typedef enum { AX_GRAD_NULL = 0, AX_GRAD_WRITE = 1, AX_GRAD_INPLACE = 2, AX_GRAD_ADD = 3 } AxGradReq;
 
 /* ---- errors and versions -------------------------------------------------------------- */
 /* Message of the last error on this thread ("" if none). Borrowed, thread-local. */
@@ -178,6 +185,90 @@ AX_API int AxOpGradient(AxOpHandle op, int num_inputs, const AxNDArrayHandle *in
 /* Whether ops run in training mode (Dropout drops, BatchNorm uses batch statistics) on this
  * thread; *prev (may be NULL) receives the previous setting. */
 AX_API int AxSetIsTraining(int is_training, int *prev);
+
+/* ---- symbols -------------------------------------------------------------------------------
+ * Every AxSymbolHandle returned is owned by the caller (AxSymbolFree). Strings and arrays
+ * returned are borrowed, thread-local, valid until the next call on the thread. */
+/* A variable, with optional string attributes (__shape__, __dtype__, __lr_mult__, ...). */
+AX_API int AxSymbolCreateVariable(const char *name, int num_attrs, const char *const *keys, const char *const *vals,
+                                  AxSymbolHandle *out);
+/* An op node named `name` (non-empty) on inputs; input_keys NULL or one per input (NULL or ""
+ * for positional, else the input's name). Missing inputs become variables "<name>_<input>". */
+AX_API int AxSymbolCreateOp(AxOpHandle op, const char *name, int num_params, const char *const *keys,
+                            const char *const *vals, int num_inputs, const char *const *input_keys,
+                            const AxSymbolHandle *inputs, AxSymbolHandle *out);
+/* A copy of sym with free variables replaced, positionally (keys NULL or NULL/"" entries, in
+ * AX_SYM_INPUTS order) or by name. */
+AX_API int AxSymbolCompose(AxSymbolHandle sym, int num_args, const char *const *keys, const AxSymbolHandle *args,
+                           AxSymbolHandle *out);
+AX_API int AxSymbolCopy(AxSymbolHandle sym, AxSymbolHandle *out);
+/* Frees a handle (NULL is ignored; a freed or foreign handle sets the last error). */
+AX_API void AxSymbolFree(AxSymbolHandle sym);
+AX_API int AxSymbolGroup(int num, const AxSymbolHandle *syms, AxSymbolHandle *out);
+AX_API int AxSymbolGetNumOutputs(AxSymbolHandle sym, int *out);
+AX_API int AxSymbolGetOutput(AxSymbolHandle sym, int index, AxSymbolHandle *out);
+/* Every output of every node (variables included), in graph order. */
+AX_API int AxSymbolGetInternals(AxSymbolHandle sym, AxSymbolHandle *out);
+/* The inputs of the output nodes; *out is NULL when they are variables. */
+AX_API int AxSymbolGetChildren(AxSymbolHandle sym, AxSymbolHandle *out);
+/* Names of the arguments, aux states, all inputs, or outputs (what: an AxSymbolList). */
+AX_API int AxSymbolListNames(AxSymbolHandle sym, int what, int *num, const char ***names);
+/* The node name when all outputs come from one node (*success 1), else *success 0. */
+AX_API int AxSymbolGetName(AxSymbolHandle sym, const char **name, int *success);
+/* An attribute of the (single) output node; *success 0 when absent. */
+AX_API int AxSymbolGetAttr(AxSymbolHandle sym, const char *key, const char **value, int *success);
+/* Sets an attribute of the (single) output node (op parameters are re-checked). */
+AX_API int AxSymbolSetAttr(AxSymbolHandle sym, const char *key, const char *value);
+/* Attributes: recursive 0: the output node's, as 2*num strings (key, value);
+ * recursive 1: every node's, as 3*num strings (node name, key, value). */
+AX_API int AxSymbolListAttr(AxSymbolHandle sym, int recursive, int *num, const char ***strs);
+/* Shape inference. Known shapes by variable name in CSR form (keys[i] has dims
+ * shape_data[ind_ptr[i] .. ind_ptr[i+1]), -1 for an unknown dim). Results for arguments,
+ * outputs and aux states: ndim -1 when unknown, dims -1 when unknown. *complete is 1 when
+ * every shape is known. Conflicts are errors naming the node, the input and both shapes. */
+AX_API int AxSymbolInferShape(AxSymbolHandle sym, int num_known, const char *const *keys, const int *ind_ptr,
+                              const int64_t *shape_data, int *arg_num, const int **arg_ndim,
+                              const int64_t *const **arg_dims, int *out_num, const int **out_ndim,
+                              const int64_t *const **out_dims, int *aux_num, const int **aux_ndim,
+                              const int64_t *const **aux_dims, int *complete);
+/* Type inference (AxDType codes, -1 unknown). */
+AX_API int AxSymbolInferType(AxSymbolHandle sym, int num_known, const char *const *keys, const int *dtypes,
+                             int *arg_num, const int **arg_types, int *out_num, const int **out_types, int *aux_num,
+                             const int **aux_types, int *complete);
+/* MXNet 1.x JSON. */
+AX_API int AxSymbolSaveToJSON(AxSymbolHandle sym, const char **out_json);
+AX_API int AxSymbolCreateFromJSON(const char *json, AxSymbolHandle *out);
+AX_API int AxSymbolSaveToFile(AxSymbolHandle sym, const char *path);
+AX_API int AxSymbolCreateFromFile(const char *path, AxSymbolHandle *out);
+/* A readable dump of the graph (MXNet's debug_str). */
+AX_API int AxSymbolPrint(AxSymbolHandle sym, const char **out);
+
+/* ---- executors ------------------------------------------------------------------------------
+ * args: one array per argument (AX_SYM_ARGUMENTS order); arg_grads: one per argument, NULL
+ * where grad_reqs is AX_GRAD_NULL (arg_grads and grad_reqs may be NULL: no gradients);
+ * aux_states: one per aux state. All on the executor's device. shared_exec (may be NULL): an
+ * executor whose buffers this one may reuse; the two must not run at the same time.
+ * The executor keeps references to the arrays; *out: caller frees with AxExecutorFree. */
+AX_API int AxExecutorBind(AxSymbolHandle sym, int dev_type, int dev_id, int num_args, const AxNDArrayHandle *args,
+                          const AxNDArrayHandle *arg_grads, const int *grad_reqs, int num_aux,
+                          const AxNDArrayHandle *aux_states, AxExecutorHandle shared_exec, AxExecutorHandle *out);
+/* Pushes the forward pass (returns before it has run; outputs wait). */
+AX_API int AxExecutorForward(AxExecutorHandle exec, int is_train);
+/* Pushes the backward pass. head_grads: one per output (entries may be NULL for outputs that
+ * are losses), or num 0 when every output is a loss. */
+AX_API int AxExecutorBackward(AxExecutorHandle exec, int num, const AxNDArrayHandle *head_grads);
+/* The output arrays: a borrowed thread-local array of *num new handles, each owned by the caller
+ * (they stay the executor's outputs: the next forward overwrites them). */
+AX_API int AxExecutorOutputs(AxExecutorHandle exec, int *num, AxNDArrayHandle **outputs);
+/* Which outputs need a head gradient in backward (1) and which are losses (0). */
+AX_API int AxExecutorHeadGradNeeded(AxExecutorHandle exec, int *num, const int **flags);
+/* The memory plan: bytes held for intermediate entries, bytes that one buffer per entry would
+ * take, buffers, entries, outputs written in place. Any out-parameter may be NULL. */
+AX_API int AxExecutorMemoryPlan(AxExecutorHandle exec, int64_t *planned_bytes, int64_t *naive_bytes,
+                                int64_t *num_buffers, int64_t *num_entries, int64_t *num_inplace);
+/* The graph dump followed by the memory plan. */
+AX_API int AxExecutorPrint(AxExecutorHandle exec, const char **out);
+AX_API void AxExecutorFree(AxExecutorHandle exec);
 
 #ifdef __cplusplus
 }

@@ -51,6 +51,16 @@ NDArray NDArray::Reshape(const TShape& shape) const {
   return r;
 }
 
+NDArray NDArray::View(const TShape& shape, int dtype) const {
+  const size_t want = static_cast<size_t>(shape.Size()) * DTypeSize(dtype);
+  AX_CHECK(offset_ + want <= chunk_->block.size, AX_ERR_SHAPE, "view: ", shape.str(), " ", DTypeName(dtype),
+           " (", want, " bytes) does not fit in ", chunk_->block.size - offset_, " bytes");
+  NDArray r = *this;
+  r.shape_ = shape;
+  r.dtype_ = dtype;
+  return r;
+}
+
 NDArray NDArray::Slice(int64_t begin, int64_t end) const {
   AX_CHECK(shape_.ndim() >= 1, AX_ERR_INDEX, "slice: cannot slice a 0-d array");
   int64_t n = shape_[0];

@@ -57,6 +57,8 @@ class NDArray {
   NDArray Reshape(const TShape& shape) const;
   NDArray Slice(int64_t begin, int64_t end) const;  // along axis 0
   NDArray At(int64_t idx) const;                      // drops axis 0
+  // The same bytes (from this view's start) as another shape and dtype; must fit the storage.
+  NDArray View(const TShape& shape, int dtype) const;
 
   void WaitToRead() const { Engine::Get()->WaitToRead(var()); }
   void WaitToWrite() const { Engine::Get()->WaitToWrite(var()); }

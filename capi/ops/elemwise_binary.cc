@@ -166,5 +166,30 @@ AX_BINARY("elemwise_add", Add, false, "Elementwise sum", GradAdd)
 AX_BINARY("elemwise_sub", Sub, false, "Elementwise difference", GradSub)
 AX_BINARY("elemwise_mul", Mul, false, "Elementwise product", GradMul)
 AX_BINARY("elemwise_div", Div, false, "Elementwise quotient", GradDiv)
+// MXNet's same-shape forms of the other binary ops (what Symbol's operators create)
+AX_BINARY("_mod", Mod, false, "Elementwise modulo (sign of the divisor)", GradMod)
+AX_BINARY("_power", Power, false, "Elementwise lhs ** rhs", GradPower)
+AX_BINARY("_maximum", Maximum, false, "Elementwise maximum", GradMaximum)
+AX_BINARY("_minimum", Minimum, false, "Elementwise minimum", GradMinimum)
+AX_BINARY("_equal", Equal, false, "1 where lhs == rhs, else 0,", GradNone)
+AX_BINARY("_not_equal", NotEqual, false, "1 where lhs != rhs, else 0,", GradNone)
+AX_BINARY("_greater", Greater, false, "1 where lhs > rhs, else 0,", GradNone)
+AX_BINARY("_greater_equal", GreaterEqual, false, "1 where lhs >= rhs, else 0,", GradNone)
+AX_BINARY("_lesser", Lesser, false, "1 where lhs < rhs, else 0,", GradNone)
+AX_BINARY("_lesser_equal", LesserEqual, false, "1 where lhs <= rhs, else 0,", GradNone)
+
+// MXNet's internal names (mx.sym's operators use them; old symbol files carry them)
+const bool ax_binary_aliases = [] {
+  auto* r = OpRegistry::Get();
+  for (const char* a : {"_Plus", "_plus", "_add"}) r->Alias(a, "elemwise_add");
+  for (const char* a : {"_Minus", "_minus", "_sub"}) r->Alias(a, "elemwise_sub");
+  for (const char* a : {"_Mul", "_mul"}) r->Alias(a, "elemwise_mul");
+  for (const char* a : {"_Div", "_div"}) r->Alias(a, "elemwise_div");
+  r->Alias("_Mod", "_mod");
+  r->Alias("_Power", "_power");
+  r->Alias("_Maximum", "_maximum");
+  r->Alias("_Minimum", "_minimum");
+  return true;
+}();
 
 }  // namespace axle

@@ -86,4 +86,17 @@ AX_SCALAR("_greater_equal_scalar", fn::GreaterEqual, "1 where data >= scalar, el
 AX_SCALAR("_lesser_scalar", fn::Lesser, "1 where data < scalar, else 0", GZero)
 AX_SCALAR("_lesser_equal_scalar", fn::LesserEqual, "1 where data <= scalar, else 0", GZero)
 
+// MXNet's internal names (mx.sym's operators use them; old symbol files carry them)
+const bool ax_scalar_aliases = [] {
+  auto* r = OpRegistry::Get();
+  const char* pairs[][2] = {{"_PlusScalar", "_plus_scalar"},   {"_MinusScalar", "_minus_scalar"},
+                            {"_RMinusScalar", "_rminus_scalar"}, {"_MulScalar", "_mul_scalar"},
+                            {"_DivScalar", "_div_scalar"},     {"_RDivScalar", "_rdiv_scalar"},
+                            {"_ModScalar", "_mod_scalar"},     {"_RModScalar", "_rmod_scalar"},
+                            {"_PowerScalar", "_power_scalar"}, {"_RPowerScalar", "_rpower_scalar"},
+                            {"_MaximumScalar", "_maximum_scalar"}, {"_MinimumScalar", "_minimum_scalar"}};
+  for (auto& p : pairs) r->Alias(p[0], p[1]);
+  return true;
+}();
+
 }  // namespace axle

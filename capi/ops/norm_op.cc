@@ -310,6 +310,10 @@ AX_REGISTER_OP("BatchNorm") {
   op.num_visible_outputs = [](const NodeAttrs& attrs) { return attrs.get<BNParam>().output_mean_var ? 3 : 1; };
   op.output_names = {"output", "mean", "var"};
   op.mutate_inputs = {3, 4};
+  op.input_var_attrs = [](int input, std::vector<std::pair<std::string, std::string>>* attrs) {
+    if (input == 3) attrs->emplace_back("__init__", "[\"zero\", {}]");
+    if (input == 4) attrs->emplace_back("__init__", "[\"one\", {}]");
+  };
   op.infer_shape = BNShape;
   op.infer_type = BNType;
   op.compute_cpu = [](const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,

@@ -63,6 +63,11 @@ struct OpDef {
   ParamSchema params;
   std::function<int(const NodeAttrs&)> num_outputs = [](const NodeAttrs&) { return 1; };
   std::vector<std::string> output_names = {"output"};
+  // (optional) the output names when they depend on attributes (SliceChannel: output0, ...)
+  std::function<std::vector<std::string>(const NodeAttrs&)> list_output_names;
+  // (optional) attributes of the variable that symbol composition creates for a missing input
+  // (BatchNorm's moving_mean gets __init__ = ["zero", {}], as in MXNet)
+  std::function<void(int input, std::vector<std::pair<std::string, std::string>>* attrs)> input_var_attrs;
   // Outputs a symbol shows (BatchNorm computes 3, shows 1); unset means all of them.
   std::function<int(const NodeAttrs&)> num_visible_outputs;
   std::vector<int> mutate_inputs;        // inputs the op writes (aux states)

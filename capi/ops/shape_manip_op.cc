@@ -779,6 +779,11 @@ AX_REGISTER_OP("SliceChannel") {
            "parts have size 1 on it).";
   op.params = MakeSchema(DescribeSliceChannel);
   op.num_outputs = NumSplits;
+  op.list_output_names = [](const NodeAttrs& attrs) {
+    std::vector<std::string> names;
+    for (int i = 0; i < NumSplits(attrs); ++i) names.push_back("output" + std::to_string(i));
+    return names;
+  };
   op.infer_shape = SliceChannelInferShape;
   op.infer_type = SameType;
   op.compute_cpu = [](const OpContext&, const NodeAttrs& attrs, const std::vector<TBlob>& in,

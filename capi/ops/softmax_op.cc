@@ -522,7 +522,11 @@ AX_REGISTER_OP("SoftmaxOutput") {
     });
   };
   op.gradient = [](const GradBuilder& g) -> std::vector<NodeEntry> {
-    return {g.Make("_backward_SoftmaxOutput", {OGrad(g), FwdOut(g), In(g, 1)}, g.attr_dict()), Zeros(g, 1)};
+    // A loss head: without out_grad the backward kernel never reads its ograd slot, so the
+    // output fills it and the graph needs no head gradient (executor.backward() takes none).
+    const bool og = g.attrs().get<SoftmaxOutputParam>().out_grad;
+    return {g.Make("_backward_SoftmaxOutput", {og ? OGrad(g) : FwdOut(g), FwdOut(g), In(g, 1)}, g.attr_dict()),
+            Zeros(g, 1)};
   };
 }
 

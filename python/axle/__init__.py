@@ -8,10 +8,14 @@ import atexit as _atexit
 
 from . import _lib
 from . import base, context, ndarray, random, test_utils  # noqa: F401
+from . import attribute, executor, name, symbol  # noqa: F401
+from .attribute import AttrScope  # noqa: F401
 from .base import AxleError, MXNetError  # noqa: F401
 from .context import Context, cpu, current_context, gpu, num_gpus  # noqa: F401
+from .executor import Executor  # noqa: F401
 
 nd = ndarray
+sym = symbol
 
 __version__ = "%d.%d.%d" % _lib.LIB_VERSION
 
