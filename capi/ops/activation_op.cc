@@ -181,7 +181,10 @@ AX_REGISTER_OP("Activation") {
     });
   };
   op.gradient = [](const GradBuilder& g) -> std::vector<NodeEntry> {
-    return {g.Make("_backward_Activation", {OGrad(g), In(g, 0), FwdOut(g)}, g.attr_dict())};
+    // only softsign's derivative reads the input; the others need the output alone, so the
+    // forward may overwrite its input in place (the data slot then holds the output, unread)
+    const bool needs_input = g.attrs().get<ActParam>().act_type == kSoftsign;
+    return {g.Make("_backward_Activation", {OGrad(g), needs_input ? In(g, 0) : FwdOut(g), FwdOut(g)}, g.attr_dict())};
   };
 }
 
