@@ -320,9 +320,34 @@ Node* SingleNode(const Symbol& sym, const char* what) {
 }
 }  // namespace
 
+namespace {
+// MXNet's kHiddenKeys: stored as __key__, also listed and read under their plain names.
+const char* const kHiddenKeys[] = {"ctx_group", "lr_mult", "wd_mult", "force_mirroring", "mirror_stage",
+                                   "profiler_scope"};
+
+bool IsHiddenForm(const std::string& key, std::string* plain) {
+  for (const char* k : kHiddenKeys)
+    if (key == std::string("__") + k + "__") {
+      *plain = k;
+      return true;
+    }
+  return false;
+}
+
+StrDict WithPlainNames(const StrDict& d) {
+  StrDict out;
+  for (auto& kv : d) {
+    out.push_back(kv);
+    std::string plain;
+    if (IsHiddenForm(kv.first, &plain)) out.emplace_back(plain, kv.second);
+  }
+  return out;
+}
+}  // namespace
+
 bool GetAttr(const Symbol& sym, const std::string& key, std::string* value) {
   Node* n = SingleNode(sym, "attr");
-  for (auto& kv : n->attrs.dict)
+  for (auto& kv : WithPlainNames(n->attrs.dict))
     if (kv.first == key) {
       *value = kv.second;
       return true;
@@ -338,13 +363,13 @@ void SetAttr(const Symbol& sym, const std::string& key, const std::string& value
   else n->attrs = ParseAttrs(n->attrs.op, std::move(d), n->attrs.name);  // validates params
 }
 
-StrDict ListAttrShallow(const Symbol& sym) { return SingleNode(sym, "list_attr")->attrs.dict; }
+StrDict ListAttrShallow(const Symbol& sym) { return WithPlainNames(SingleNode(sym, "list_attr")->attrs.dict); }
 
 std::vector<std::pair<std::string, StrDict>> AttrDict(const Symbol& sym) {
   IndexedGraph g = IndexGraph(sym.outputs);
   std::vector<std::pair<std::string, StrDict>> out;
   for (Node* n : g.nodes)
-    if (!n->attrs.dict.empty()) out.emplace_back(n->name(), n->attrs.dict);
+    if (!n->attrs.dict.empty()) out.emplace_back(n->name(), WithPlainNames(n->attrs.dict));
   return out;
 }
 

@@ -48,6 +48,7 @@ void Assign(const NodeAttrs& attrs, TShape* s, const TShape& v, const char* what
 void FCShape(const NodeAttrs& attrs, std::vector<TShape>* in, std::vector<TShape>* out) {
   const auto& p = Param(attrs);
   TShape& d = (*in)[0];
+  if (!p.no_bias && !(*in)[2].ndim_known()) Assign(attrs, &(*in)[2], TShape{p.num_hidden}, "bias");
   if (!d.ndim_known()) return;
   const int n = d.ndim();
   AX_CHECK(n >= 1, AX_ERR_SHAPE, attrs.Who(), ": data must have at least one dimension, got ", d.str());

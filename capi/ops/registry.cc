@@ -45,6 +45,18 @@ const OpDef* OpRegistry::Find(const std::string& name) const {
   return it == ops_.end() ? nullptr : it->second;
 }
 
+namespace {
+// MXNet's kHiddenKeys: attributes any node may carry ("lr_mult", "weight_lr_mult", ...).
+bool IsUserAttr(const std::string& key) {
+  for (const char* k : {"ctx_group", "lr_mult", "wd_mult", "force_mirroring", "mirror_stage", "profiler_scope"}) {
+    const std::string h(k);
+    if (key == h) return true;
+    if (key.size() > h.size() + 1 && key.compare(key.size() - h.size() - 1, h.size() + 1, "_" + h) == 0) return true;
+  }
+  return false;
+}
+}  // namespace
+
 NodeAttrs ParseAttrs(const OpDef* op, std::vector<std::pair<std::string, std::string>> dict,
                      const std::string& node_name) {
   NodeAttrs a;
@@ -56,6 +68,7 @@ NodeAttrs ParseAttrs(const OpDef* op, std::vector<std::pair<std::string, std::st
   std::vector<bool> seen(s.fields.size(), false);
   for (auto& kv : a.dict) {
     if (kv.first.rfind("__", 0) == 0) continue;  // graph hints such as __shape__
+    if (IsUserAttr(kv.first)) continue;           // ctx_group, lr_mult, ... (MXNet keeps them beside params)
     if (kv.first == op->key_var_num_args && !s.create) continue;
     size_t i = 0;
     while (i < s.fields.size() && s.fields[i].name != kv.first) ++i;

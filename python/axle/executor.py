@@ -70,8 +70,8 @@ class Executor:
         n = ffi.new("int*")
         p = ffi.new("AxNDArrayHandle**")
         check(lib.AxExecutorOutputs(handle, n, p))
-        NDArray = _ndarray()
-        self.outputs = [NDArray(h) for h in ffi.unpack(p[0], n[0])]
+        from .ndarray.ndarray import _new
+        self.outputs = [_new(h) for h in ffi.unpack(p[0], n[0])]
         f = ffi.new("int**")
         check(lib.AxExecutorHeadGradNeeded(handle, n, f))
         self._head_grad_needed = [bool(f[0][i]) for i in range(n[0])]

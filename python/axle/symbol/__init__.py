@@ -76,6 +76,11 @@ def _install_methods():
         if name == "astype":
             def method(self, dtype, _fn=fn):
                 return _fn(self, dtype=dtype)
+        elif name == "reshape":
+            def method(self, *shape, _fn=fn, **kwargs):
+                if shape:
+                    kwargs["shape"] = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+                return _fn(self, **kwargs)
         else:
             def method(self, *args, _fn=fn, **kwargs):
                 return _fn(self, *args, **kwargs)

@@ -17,11 +17,13 @@ _HIDDEN_KEYS = ("ctx_group", "lr_mult", "wd_mult", "force_mirroring", "mirror_st
 
 
 def _hidden(key):
+    """MXNet's hidden attribute keys are stored as __key__ (and still read as key)."""
     for k in _HIDDEN_KEYS:
         if key == k:
             return "__%s__" % k
-        if key.endswith("_" + k):  # e.g. weight_lr_mult
-            return "%s__%s__" % (key[: -len(k)], k)
+        if key.endswith("_" + k):
+            raise ValueError(f"setting variable attributes with {key} is deprecated. please instead use\n"
+                             f"w = Variable({k}=...)\nsym = YourSymbolName(weight=w)")
     return key
 
 
@@ -354,7 +356,7 @@ def _create(op_name, inputs, attrs, name=None, attr=None, keys=None):
     lower case), attributes from the AttrScope."""
     attr = AttrScope.current.get(attr)
     params = {k: v for k, v in attrs.items() if v is not None}
-    for k, v in attr.items():
+    for k, v in attr.items():  # stored hidden (__lr_mult__), listed under both names, as MXNet does
         params[_hidden(k)] = v
     name = NameManager.current.get(name, op_name.lower())
     m = len(params)
@@ -373,7 +375,7 @@ def Variable(name, attr=None, shape=None, lr_mult=None, wd_mult=None, dtype=None
     if not isinstance(name, str):
         raise TypeError(f"Variable: name must be a str, got {type(name).__name__}")
     attr = AttrScope.current.get(attr)
-    attr = {_hidden(k) if not k.startswith("__") else k: v for k, v in attr.items()}
+    attr = {_hidden(k): v for k, v in attr.items()}
     if shape is not None:
         attr["__shape__"] = str(tuple(shape)) if not isinstance(shape, int) else "(%d,)" % shape
     if lr_mult is not None:
