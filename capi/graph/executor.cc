@@ -1,6 +1,7 @@
 #include "graph/executor.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <unordered_map>
 
@@ -22,6 +23,13 @@ struct ExecStep {
 namespace {
 
 constexpr size_t kAlign = 64;
+
+// An on/off switch from the environment: unset or empty is `fallback`, "0" is off.
+bool EnvFlag(const char* name, bool fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  return std::string(v) != "0";
+}
 
 size_t EntryBytes(const TShape& s, int dtype) {
   size_t b = static_cast<size_t>(s.Size()) * DTypeSize(dtype);
@@ -54,7 +62,7 @@ GraphExecutor::GraphExecutor(const Symbol& sym, const Context& ctx, std::vector<
                              const GraphExecutor* shared)
     : sym_(sym), ctx_(ctx), args_(std::move(args)), grads_(std::move(grads)), aux_(std::move(aux)),
       grad_req_(std::move(grad_req)) {
-  bulk_ = EnvInt("AXLE_EXEC_BULK", 1) != 0;
+  bulk_ = EnvFlag("AXLE_EXEC_BULK", true);
   Build(shared);
 }
 
@@ -189,7 +197,7 @@ void GraphExecutor::Build(const GraphExecutor* shared) {
   }
 
   // the memory plan
-  const bool plan = EnvInt("AXLE_EXEC_PLAN_MEMORY", 1) != 0;
+  const bool plan = EnvFlag("AXLE_EXEC_PLAN_MEMORY", true);
   std::vector<int> sid(n_entries, -1);
   std::vector<size_t> block_bytes;
   std::multimap<size_t, int> free_blocks;  // bytes -> block

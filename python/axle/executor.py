@@ -245,10 +245,10 @@ def simple_bind(symbol, ctx, grad_req="write", type_dict=None, shared_arg_names=
     from .ndarray import zeros
     arg_names = symbol.list_arguments()
     aux_names = symbol.list_auxiliary_states()
-    arg_shapes, _, aux_shapes = symbol.infer_shape(**kwargs)
-    if arg_shapes is None:
-        partial = symbol.infer_shape_partial(**kwargs)[0]
-        undecided = [f"{n}: {s}" for n, s in zip(arg_names, partial) if s is None or None in s]
+    arg_shapes, _, aux_shapes = symbol.infer_shape_partial(**kwargs)
+    undecided = [f"{n}: {s}" for n, s in zip(arg_names + aux_names, arg_shapes + aux_shapes)
+                 if s is None or None in s]
+    if undecided:
         raise ValueError("simple_bind: cannot decide the shapes of " + ", ".join(undecided) +
                          "; pass them as keyword arguments")
     types = dict(type_dict or {})
