@@ -75,10 +75,22 @@ int NumThreads() {
   return n;
 }
 
+// Set while a thread runs a chunk: a ParallelFor inside a chunk runs serially (the helpers are
+// busy with the outer loop; waiting for them there could deadlock).
+thread_local bool t_in_chunk = false;
+
+namespace {
+struct ChunkScope {
+  bool saved = t_in_chunk;
+  ChunkScope() { t_in_chunk = true; }
+  ~ChunkScope() { t_in_chunk = saved; }
+};
+}  // namespace
+
 void ParallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   int nt = NumThreads();
-  int64_t chunks = std::min<int64_t>(nt, n / std::max<int64_t>(grain, 1));
+  int64_t chunks = t_in_chunk ? 1 : std::min<int64_t>(nt, n / std::max<int64_t>(grain, 1));
   if (chunks < 2) {
     fn(0, n);
     return;
@@ -97,6 +109,7 @@ void ParallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int
     pool->Submit([&, b, e] {
       std::exception_ptr err;
       try {
+        ChunkScope scope;
         fn(b, e);
       } catch (...) {
         err = std::current_exception();
@@ -108,6 +121,7 @@ void ParallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int
   }
   std::exception_ptr mine;
   try {
+    ChunkScope scope;
     fn(0, std::min(n, step));
   } catch (...) {
     mine = std::current_exception();

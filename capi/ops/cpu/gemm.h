@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "common/parallel.h"
 #include "ops/cpu/kernel.h"
 
 namespace axle {
@@ -35,6 +36,10 @@ template <class T>
 using GemmAcc = std::conditional_t<std::is_same_v<T, half_t>, float,
                                    std::conditional_t<std::is_integral_v<T>, int64_t, T>>;
 
+// How many of Axle's threads one matrix product splits over (1: let OpenBLAS thread it, when
+// AXLE_BLAS_THREADS asks for its own threads). The first call sets OpenBLAS's thread count.
+int BlasSplitThreads();
+
 // C[M x N] (= or +=) op(A) * op(B), row-major. op(A) is M x K (A stored K x M when ta),
 // op(B) is K x N (B stored N x K when tb); lda/ldb/ldc are the stored row lengths.
 template <class DType>
@@ -52,12 +57,28 @@ void Gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const DType* A, int
              AX_ERR_NOT_SUPPORTED, "matrix product: dimensions beyond 2^31-1 are not supported");
     const auto Ta = ta ? CblasTrans : CblasNoTrans, Tb = tb ? CblasTrans : CblasNoTrans;
     const DType beta = accumulate ? DType(1) : DType(0);
-    if constexpr (std::is_same_v<DType, float>)
-      scipy_cblas_sgemm(CblasRowMajor, Ta, Tb, int(M), int(N), int(K), 1.0f, A, int(lda), B, int(ldb), beta, C,
-                        int(ldc));
-    else
-      scipy_cblas_dgemm(CblasRowMajor, Ta, Tb, int(M), int(N), int(K), 1.0, A, int(lda), B, int(ldb), beta, C,
-                        int(ldc));
+    auto blas = [&](int64_t m, int64_t n, const DType* a, const DType* b, DType* c) {
+      if constexpr (std::is_same_v<DType, float>)
+        scipy_cblas_sgemm(CblasRowMajor, Ta, Tb, int(m), int(n), int(K), 1.0f, a, int(lda), b, int(ldb), beta, c,
+                          int(ldc));
+      else
+        scipy_cblas_dgemm(CblasRowMajor, Ta, Tb, int(m), int(n), int(K), 1.0, a, int(lda), b, int(ldb), beta, c,
+                          int(ldc));
+    };
+    // OpenBLAS runs single-threaded (BlasThreads); large products are split here instead, over
+    // the rows (or columns) of C, on Axle's own helper threads.
+    const int nt = BlasSplitThreads();
+    if (nt < 2 || M * N * K < (int64_t(1) << 20)) {
+      blas(M, N, A, B, C);
+    } else if (M >= N) {
+      ParallelFor(M, std::max<int64_t>(8, M / nt), [&](int64_t b, int64_t e) {
+        blas(e - b, N, ta ? A + b : A + b * lda, B, C + b * ldc);
+      });
+    } else {
+      ParallelFor(N, std::max<int64_t>(8, N / nt), [&](int64_t b, int64_t e) {
+        blas(M, e - b, A, tb ? B + b * ldb : B + b, C + b);
+      });
+    }
   } else {
     using AT = GemmAcc<DType>;
     const int64_t grain = std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, N * K));
