@@ -375,7 +375,7 @@ class Perplexity(EvalMetric):
         for label, pred in zip(labels, preds):
             pred = _np(pred)
             label = _np(label)
-            if label.size * pred.shape[-1] != pred.size:
+            if label.size * pred.shape[self.axis] != pred.size:
                 raise ValueError(f"Perplexity: shape mismatch: labels {label.shape} vs. predictions {pred.shape}")
             label = label.reshape(-1).astype("int32")
             moved = numpy.moveaxis(pred, self.axis, -1).reshape(-1, pred.shape[self.axis])

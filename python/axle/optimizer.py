@@ -198,7 +198,7 @@ class Optimizer:
         """rescale_grad * grad, clipped when clip_gradient is set (for updates written with ops)."""
         grad = grad * self.rescale_grad
         if self.clip_gradient is not None:
-            grad = nd.clip(grad, -self.clip_gradient, self.clip_gradient)
+            grad = nd.clip(grad, a_min=-self.clip_gradient, a_max=self.clip_gradient)
         return grad
 
     def __getstate__(self):

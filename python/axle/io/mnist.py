@@ -1,7 +1,7 @@
 """MNIST: the IDX file reader and MNISTIter (MXNet 1.x's mx.io.MNISTIter)."""
-import gzip
 import logging
 import os
+import zlib
 
 import numpy as np
 
@@ -10,32 +10,37 @@ from .base import DataBatch, DataDesc, DataIter
 
 __all__ = ["read_idx", "MNISTIter"]
 
-# IDX magic: two zero bytes, the element type (0x08 = unsigned byte), the number of dimensions.
-_UBYTE = 0x08
+
+def _gunzip(raw, path):
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip framing
+    try:
+        out = d.decompress(raw)
+    except zlib.error as e:
+        raise ValueError(f"{path}: not a valid gzip file ({e})") from None
+    if not d.eof:
+        raise ValueError(f"{path}: not a valid gzip file (the compressed stream is truncated)")
+    return out
 
 
 def read_idx(path, ndim=None):
     """The uint8 array stored in an IDX file (gzipped or not, told by its first bytes).
 
     ndim: the number of dimensions the file must have (3 for images, 1 for labels). Bad files raise
-    ValueError naming the file: wrong magic, wrong type or rank, truncated or too long."""
+    ValueError naming the file: bad magic number (wrong type or rank), truncated or too long."""
     path = os.fspath(path)
     with open(path, "rb") as f:
         raw = f.read()
     if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as e:
-            raise ValueError(f"{path}: not a valid gzip file ({e})") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise ValueError(f"{path}: not an IDX file (magic {raw[:4].hex() or 'missing'}, expected 0000080N)")
-    if raw[2] != _UBYTE:
-        raise ValueError(f"{path}: IDX element type 0x{raw[2]:02x} is not supported (MNIST files hold unsigned bytes, "
-                         "0x08)")
+        raw = _gunzip(raw, path)
+    if len(raw) < 4:
+        raise ValueError(f"{path}: truncated IDX header ({len(raw)} bytes)")
+    magic = int.from_bytes(raw[:4], "big")
     rank = raw[3]
-    if ndim is not None and rank != ndim:
-        raise ValueError(f"{path}: IDX magic 0x{int.from_bytes(raw[:4], 'big'):08x} says {rank} dimensions, expected "
-                         f"{ndim} (0x{0x800 + ndim:08x})")
+    # 0x00 0x00, then the element type (0x08: unsigned byte, the only one MNIST uses), then the rank
+    if raw[:3] != b"\x00\x00\x08" or (ndim is not None and rank != ndim):
+        want = f"0x{0x800 + ndim:08x}" if ndim is not None else "0x0000080N"
+        raise ValueError(f"{path}: bad magic number 0x{magic:08x}, expected {want} (an IDX file of unsigned bytes"
+                         f"{'' if ndim is None else f' with {ndim} dimensions'})")
     if len(raw) < 4 + 4 * rank:
         raise ValueError(f"{path}: truncated IDX header ({len(raw)} bytes)")
     shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=rank, offset=4))
