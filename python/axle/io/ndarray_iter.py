@@ -71,6 +71,9 @@ class NDArrayIter(DataIter):
                 raise ValueError(f"NDArrayIter: {k!r} has shape {v.shape}, but {self.data[0][0]!r} has "
                                  f"{self.num_data} examples along axis {axis}; every input needs as many")
         self.idx = np.arange(self.num_data)
+        # shuffling gathers from the arrays as given, in the accumulated order of every shuffle so far
+        self._source = (self.data, self.label)
+        self._order = np.arange(self.num_data)
         self.shuffle = shuffle
         self.last_batch_handle = last_batch_handle
         self.batch_size = int(batch_size)
@@ -176,11 +179,9 @@ class NDArrayIter(DataIter):
         return 0
 
     def _shuffle_data(self):
-        # numpy's global generator, as MXNet: np.random.seed makes the order reproducible.
+        # numpy's global generator, as MXNet: np.random.seed makes the order reproducible. Like
+        # MXNet, each shuffle permutes the already shuffled data (data = data[idx]).
         np.random.shuffle(self.idx)
-        self.data = self._take(self.data)
-        self.label = self._take(self.label)
-
-    def _take(self, source):
-        return [(k, nd.array(np.take(v.asnumpy(), self.idx, axis=self._axis), ctx=v.context, dtype=v.dtype))
-                for k, v in source]
+        self._order = self._order[self.idx]
+        order = nd.array(self._order, dtype=np.int64)
+        self.data, self.label = ([(k, nd.take(v, order, axis=self._axis)) for k, v in src] for src in self._source)
