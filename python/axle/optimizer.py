@@ -186,6 +186,12 @@ class Optimizer:
     def _get_wd(self, index):
         return self._get_wds([index])[0]
 
+    def _prepare(self, index, weight, grad):
+        """Checks the arrays, counts the update; (lr, wd) for index."""
+        _check(self, weight, grad)
+        self._update_count(index)
+        return self._get_lr(index), self._get_wd(index)
+
     def _op_kwargs(self, **extra):
         """rescale_grad, clip_gradient when set (0 or None: off), and extra, for an update op."""
         kw = {"rescale_grad": self.rescale_grad}
@@ -228,8 +234,15 @@ def _check(opt, weight, grad):
                          f"{grad.shape}")
 
 
+class _WithMomentum(Optimizer):
+    """An optimizer whose state is one momentum array, or None when momentum is 0."""
+
+    def create_state(self, index, weight):
+        return _zeros_like(weight) if self.momentum != 0.0 else None
+
+
 @register
-class SGD(Optimizer):
+class SGD(_WithMomentum):
     """SGD with optional momentum: mom = momentum*mom - lr*(rescale_grad*grad + wd*weight);
     weight += mom (plain SGD when momentum is 0)."""
 
@@ -238,13 +251,8 @@ class SGD(Optimizer):
         self.momentum = momentum
         self.lazy_update = lazy_update
 
-    def create_state(self, index, weight):
-        return _zeros_like(weight) if self.momentum != 0.0 else None
-
     def update(self, index, weight, grad, state):
-        _check(self, weight, grad)
-        self._update_count(index)
-        lr, wd = self._get_lr(index), self._get_wd(index)
+        lr, wd = self._prepare(index, weight, grad)
         kw = self._op_kwargs(lr=lr, wd=wd, lazy_update=self.lazy_update)
         if state is not None:
             nd.sgd_mom_update(weight, grad, state, out=weight, momentum=self.momentum, **kw)
@@ -253,7 +261,7 @@ class SGD(Optimizer):
 
 
 @register
-class Signum(Optimizer):
+class Signum(_WithMomentum):
     """Signum (Bernstein et al. 2018): the sign of the momentum; signSGD when momentum is 0.
     wd_lh is a decoupled weight decay applied to the weight directly."""
 
@@ -262,13 +270,8 @@ class Signum(Optimizer):
         self.momentum = momentum
         self.wd_lh = wd_lh
 
-    def create_state(self, index, weight):
-        return _zeros_like(weight) if self.momentum != 0.0 else None
-
     def update(self, index, weight, grad, state):
-        _check(self, weight, grad)
-        self._update_count(index)
-        lr, wd = self._get_lr(index), self._get_wd(index)
+        lr, wd = self._prepare(index, weight, grad)
         kw = self._op_kwargs(lr=lr, wd=wd)
         if state is not None:
             if self.wd_lh:
@@ -279,20 +282,16 @@ class Signum(Optimizer):
 
 
 @register
-class NAG(Optimizer):
+class NAG(_WithMomentum):
     """Nesterov accelerated gradient (plain SGD when momentum is 0)."""
 
     def __init__(self, momentum=0.0, **kwargs):
         super().__init__(**kwargs)
         self.momentum = momentum
 
-    def create_state(self, index, weight):
-        return _zeros_like(weight) if self.momentum != 0.0 else None
-
     def update(self, index, weight, grad, state):
-        _check(self, weight, grad)
-        self._update_count(index)
-        kw = self._op_kwargs(lr=self._get_lr(index), wd=self._get_wd(index))
+        lr, wd = self._prepare(index, weight, grad)
+        kw = self._op_kwargs(lr=lr, wd=wd)
         if state is not None:
             nd.nag_mom_update(weight, grad, state, out=weight, momentum=self.momentum, **kw)
         else:
@@ -315,9 +314,7 @@ class Adam(Optimizer):
         return (_zeros_like(weight), _zeros_like(weight))  # mean, variance
 
     def update(self, index, weight, grad, state):
-        _check(self, weight, grad)
-        self._update_count(index)
-        lr, wd = self._get_lr(index), self._get_wd(index)
+        lr, wd = self._prepare(index, weight, grad)
         t = self._index_update_count[index]
         lr *= math.sqrt(1.0 - self.beta2 ** t) / (1.0 - self.beta1 ** t)
         mean, var = state
@@ -337,9 +334,7 @@ class AdaGrad(Optimizer):
         return _zeros_like(weight)  # history
 
     def update(self, index, weight, grad, state):
-        _check(self, weight, grad)
-        self._update_count(index)
-        lr, wd = self._get_lr(index), self._get_wd(index)
+        lr, wd = self._prepare(index, weight, grad)
         grad = self._clipped(grad)
         history = state
         history += nd.square(grad)
@@ -366,10 +361,8 @@ class RMSProp(Optimizer):
         return tuple(_zeros_like(weight) for _ in range(n))
 
     def update(self, index, weight, grad, state):
-        _check(self, weight, grad)
-        self._update_count(index)
-        kw = self._op_kwargs(lr=self._get_lr(index), wd=self._get_wd(index), gamma1=self.gamma1,
-                             epsilon=self.epsilon)
+        lr, wd = self._prepare(index, weight, grad)
+        kw = self._op_kwargs(lr=lr, wd=wd, gamma1=self.gamma1, epsilon=self.epsilon)
         if self.clip_weights:
             kw["clip_weights"] = self.clip_weights
         if self.centered:
@@ -394,9 +387,7 @@ class AdaDelta(Optimizer):
         return (_zeros_like(weight), _zeros_like(weight))  # accumulated g, accumulated delta
 
     def update(self, index, weight, grad, state):
-        _check(self, weight, grad)
-        wd = self._get_wd(index)
-        self._update_count(index)
+        _, wd = self._prepare(index, weight, grad)
         grad = self._clipped(grad)
         acc_g, acc_delta = state
         acc_g *= self.rho
@@ -421,11 +412,10 @@ class Ftrl(Optimizer):
         return (_zeros_like(weight), _zeros_like(weight))  # z, n
 
     def update(self, index, weight, grad, state):
-        _check(self, weight, grad)
-        self._update_count(index)
+        lr, wd = self._prepare(index, weight, grad)
         z, n = state
-        nd.ftrl_update(weight, grad, z, n, out=weight, **self._op_kwargs(
-            lr=self._get_lr(index), wd=self._get_wd(index), lamda1=self.lamda1, beta=self.beta))
+        nd.ftrl_update(weight, grad, z, n, out=weight, **self._op_kwargs(lr=lr, wd=wd, lamda1=self.lamda1,
+                                                                         beta=self.beta))
 
 
 @register

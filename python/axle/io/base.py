@@ -102,7 +102,14 @@ class DataIter:
 
 
 class _CurrentBatchMixin:
-    """The accessors of a wrapper that keeps the inner iterator's batch as current_batch."""
+    """next() and the accessors of an iterator whose iter_next() leaves the batch in current_batch."""
+
+    current_batch = None
+
+    def next(self):
+        if self.iter_next():
+            return self.current_batch
+        raise StopIteration
 
     def getdata(self):
         return self.current_batch.data
@@ -127,7 +134,6 @@ class ResizeIter(_CurrentBatchMixin, DataIter):
         self.size = int(size)
         self.reset_internal = reset_internal
         self.cur = 0
-        self.current_batch = None
         self.provide_data = data_iter.provide_data
         self.provide_label = data_iter.provide_label
         self.batch_size = data_iter.batch_size
@@ -172,7 +178,6 @@ class PrefetchingIter(_CurrentBatchMixin, DataIter):
         for e in self.data_taken:
             e.set()
         self.started = True
-        self.current_batch = None
         self.next_batch = [None] * self.n_iter
         self.next_error = [None] * self.n_iter
         self.prefetch_threads = [threading.Thread(target=self._prefetch, args=(i,), daemon=True)
@@ -257,8 +262,3 @@ class PrefetchingIter(_CurrentBatchMixin, DataIter):
         for e in self.data_taken:
             e.set()
         return True
-
-    def next(self):
-        if self.iter_next():
-            return self.current_batch
-        raise StopIteration

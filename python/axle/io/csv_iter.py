@@ -4,7 +4,7 @@ import os
 import numpy as np
 
 from .. import ndarray as nd
-from .base import DataBatch, DataDesc, DataIter
+from .base import DataBatch, DataDesc, DataIter, _CurrentBatchMixin
 
 __all__ = ["CSVIter"]
 
@@ -35,7 +35,7 @@ def _read_csv(path, row_shape, dtype, what):
     return table.astype(dtype).reshape((table.shape[0],) + row_shape)
 
 
-class CSVIter(DataIter):
+class CSVIter(_CurrentBatchMixin, DataIter):
     """Batches of rows of a CSV file (each row reshaped to data_shape) with labels from label_csv
     (zeros when there is none; label_shape (1,) gives labels of shape (batch_size,)).
 
@@ -74,7 +74,6 @@ class CSVIter(DataIter):
         self._buf_index = np.zeros(self.batch_size, dtype=np.uint64)
         self._pos = 0
         self._overflow = 0
-        self._batch = None
 
     def reset(self):
         # after a wrapped last batch the next epoch goes on from the wrapped rows (MXNet's BatchLoader)
@@ -104,24 +103,7 @@ class CSVIter(DataIter):
                 at += k
             self._pos = k
             self._overflow = pad
-        self._batch = DataBatch([nd.array(self._buf_data, dtype=self._buf_data.dtype)],
-                                [nd.array(self._buf_label, dtype=self._buf_label.dtype)], pad=pad,
-                                index=self._buf_index.copy())
+        self.current_batch = DataBatch([nd.array(self._buf_data, dtype=self._buf_data.dtype)],
+                                       [nd.array(self._buf_label, dtype=self._buf_label.dtype)], pad=pad,
+                                       index=self._buf_index.copy())
         return True
-
-    def next(self):
-        if self.iter_next():
-            return self._batch
-        raise StopIteration
-
-    def getdata(self):
-        return self._batch.data
-
-    def getlabel(self):
-        return self._batch.label
-
-    def getindex(self):
-        return self._batch.index
-
-    def getpad(self):
-        return self._batch.pad

@@ -6,7 +6,7 @@ import zlib
 import numpy as np
 
 from .. import ndarray as nd
-from .base import DataBatch, DataDesc, DataIter
+from .base import DataBatch, DataDesc, DataIter, _CurrentBatchMixin
 
 __all__ = ["read_idx", "MNISTIter"]
 
@@ -62,7 +62,7 @@ def read_mnist(image, label):
     return images, labels
 
 
-class MNISTIter(DataIter):
+class MNISTIter(_CurrentBatchMixin, DataIter):
     """Batches of MNIST digits from IDX files (gzipped or not), as MXNet's MNISTIter.
 
     Pixels are scaled by 1/256 to [0, 1); data is (batch_size, 1, rows, cols), or (batch_size,
@@ -96,7 +96,6 @@ class MNISTIter(DataIter):
         self.provide_data = [DataDesc(data_name, (self.batch_size,) + shape, np.float32)]
         self.provide_label = [DataDesc(label_name, (self.batch_size,), np.float32)]
         self._loc = 0
-        self._batch = None
         if not silent:
             logging.info("MNISTIter: load %d images, shuffle=%d, shape=%s", len(labels), int(bool(shuffle)),
                          (self.batch_size,) + shape)
@@ -108,24 +107,7 @@ class MNISTIter(DataIter):
         lo, hi = self._loc, self._loc + self.batch_size
         if hi > len(self._labels):
             return False
-        self._batch = DataBatch([nd.array(self._images[lo:hi])], [nd.array(self._labels[lo:hi])], pad=0,
-                                index=self._index[lo:hi])
+        self.current_batch = DataBatch([nd.array(self._images[lo:hi])], [nd.array(self._labels[lo:hi])], pad=0,
+                                       index=self._index[lo:hi])
         self._loc = hi
         return True
-
-    def next(self):
-        if self.iter_next():
-            return self._batch
-        raise StopIteration
-
-    def getdata(self):
-        return self._batch.data
-
-    def getlabel(self):
-        return self._batch.label
-
-    def getindex(self):
-        return self._batch.index
-
-    def getpad(self):
-        return 0
