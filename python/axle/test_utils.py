@@ -111,7 +111,7 @@ def get_mnist(path=None):
     for split, (images, labels) in files.items():
         img, lbl = read_mnist(images, labels)
         res[split + "_data"] = img.reshape(img.shape[0], 1, img.shape[1], img.shape[2]).astype(np.float32) / 255
-        res[split + "_label"] = lbl.view(np.int8)
+        res[split + "_label"] = lbl.astype(np.int8)  # a writable copy (np.frombuffer views are read-only)
     print(f"get_mnist: using {source} ({len(res['train_label'])} training, {len(res['test_label'])} test images)",
           file=sys.stderr)
     return res

@@ -162,3 +162,29 @@ def test_scheduler_argument_errors():
         mx.lr_scheduler.CosineScheduler(max_update=4, warmup_mode="cubic")
     with pytest.raises(ValueError, match="strictly positive"):
         mx.lr_scheduler.PolyScheduler(max_update=0)
+
+
+def test_pieces_together_train_softmax_regression_on_the_bundled_mnist():
+    # NDArrayIter + Xavier + SGD updater + Accuracy, with the gradient of softmax regression written
+    # out (X^T (softmax - onehot)): the pieces FeedForward/Module will drive, working together.
+    d = mx.test_utils.get_mnist()
+    mx.random.seed(0)
+    np.random.seed(0)
+    w, b = mx.nd.zeros((10, 784)), mx.nd.zeros((10,))
+    mx.init.Xavier()(mx.init.InitDesc("fc_weight"), w)
+    mx.init.Xavier()(mx.init.InitDesc("fc_bias"), b)
+    opt = mx.optimizer.create("sgd", learning_rate=0.5, momentum=0.9, wd=1e-4, rescale_grad=1.0 / 100,
+                              param_idx2name={0: "fc_weight", 1: "fc_bias"})
+    upd = mx.optimizer.get_updater(opt)
+    train = mx.io.NDArrayIter(d["train_data"].reshape(4000, -1), d["train_label"], 100, shuffle=True)
+    for _ in range(2):
+        train.reset()
+        for batch in train:
+            x, label = batch.data[0], batch.label[0]
+            g = mx.nd.softmax(mx.nd.FullyConnected(x, w, b, num_hidden=10)) - mx.nd.one_hot(label, depth=10)
+            upd(0, mx.nd.dot(g, x, transpose_a=True), w)
+            upd(1, mx.nd.sum(g, axis=0), b)
+    val = mx.metric.create("acc")
+    for batch in mx.io.NDArrayIter(d["test_data"].reshape(1000, -1), d["test_label"], 100):
+        val.update(batch.label, [mx.nd.FullyConnected(batch.data[0], w, b, num_hidden=10)])
+    assert opt.num_update == 80 and val.get()[1] > 0.85
