@@ -5,7 +5,8 @@ tests/python/test_{optimizer,metric,io,init}.py to compare Axle with. Run from t
 
 Contents: optimizer update sequences (weights and states after each of several steps, for each
 optimizer and hyper-parameter set), lr_scheduler values, metric values (local and global) on
-fixed inputs, NDArrayIter / CSVIter / MNISTIter batch sequences, initializer values and dumps."""
+fixed inputs, NDArrayIter / CSVIter / MNISTIter batch sequences, initializer values and dumps, the
+log lines of the callbacks."""
 import gzip
 import json
 import logging
@@ -246,9 +247,50 @@ def init_cases():
     return out
 
 
+def callback_lines():
+    """The log lines of Speedometer (both modes, with and without a metric), log_train_metric and
+    ProgressBar on a fixed clock."""
+    import types
+    from mxnet.model import BatchEndParam
+    clock = iter(float(t) for t in range(0, 400, 3))
+    mx.callback.time = types.SimpleNamespace(time=lambda: next(clock))
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    root = logging.getLogger()
+    handler = Keep()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        for auto_reset in (True, False):
+            speedo = mx.callback.Speedometer(batch_size=16, frequent=2, auto_reset=auto_reset)
+            metric = mx.metric.create(["acc", "ce"])
+            for epoch in range(2):
+                for nbatch in range(5):
+                    metric.update([mx.nd.array([0, 1, 1])], [mx.nd.array([[0.7, 0.3], [0.4, 0.6], [0.9, 0.1]])])
+                    speedo(BatchEndParam(epoch, nbatch, metric, None))
+        speedo = mx.callback.Speedometer(batch_size=8, frequent=3)
+        for nbatch in range(7):
+            speedo(BatchEndParam(4, nbatch, None, None))
+        log = mx.callback.log_train_metric(2)
+        bar = mx.callback.ProgressBar(total=7, length=10)
+        metric = mx.metric.create("acc")
+        metric.update([mx.nd.array([0, 1])], [mx.nd.array([[0.7, 0.3], [0.4, 0.6]])])
+        for nbatch in range(4):
+            log(BatchEndParam(1, nbatch, metric, None))
+            bar(BatchEndParam(1, nbatch, metric, None))
+    finally:
+        root.removeHandler(handler)
+    return records
+
+
 def main():
+    res = {"mxnet": mx.__version__, "callback_lines": callback_lines()}
     logging.disable(logging.CRITICAL)
-    res = {"mxnet": mx.__version__, "optimizers": optimizer_cases(), "schedulers": scheduler_cases()}
+    res.update(optimizers=optimizer_cases(), schedulers=scheduler_cases())
     batches = metric_inputs()
     res["metric_inputs"] = [{k: v.tolist() for k, v in b.items()} for b in batches]
     res["metrics"], res["composite"] = metric_cases(batches)
