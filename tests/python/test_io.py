@@ -301,3 +301,19 @@ def test_prefetching_iter_reports_inner_errors_and_mismatches():
     with pytest.raises(ValueError, match="different numbers of batches"):
         list(it)
     it.close()
+
+
+def test_prefetching_iter_threads_stop_when_closed_or_collected():
+    import gc
+    import threading
+    before = threading.active_count()
+    it = mx.io.PrefetchingIter(mx.io.NDArrayIter(np.zeros(4, dtype=np.float32), batch_size=2))
+    assert threading.active_count() == before + 1
+    del it
+    gc.collect()
+    assert threading.active_count() == before
+    it = mx.io.PrefetchingIter(mx.io.NDArrayIter(np.zeros(4, dtype=np.float32), batch_size=2))
+    it.close()
+    assert threading.active_count() == before
+    with pytest.raises(RuntimeError, match="closed"):
+        next(it)

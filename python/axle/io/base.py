@@ -157,11 +157,61 @@ class ResizeIter(_CurrentBatchMixin, DataIter):
         return True
 
 
+class _Prefetcher:
+    """One iterator and the thread that reads its next batch ahead. The thread holds this object,
+    not the PrefetchingIter, so an unreferenced PrefetchingIter is collected and stops its threads."""
+
+    def __init__(self, it):
+        self.it = it
+        self.ready = threading.Event()
+        self.taken = threading.Event()
+        self.taken.set()
+        self.running = True
+        self.batch = None
+        self.error = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while True:
+            self.taken.wait()
+            # cleared before reading, so a stop() that comes while reading still wakes the next wait
+            self.taken.clear()
+            if not self.running:
+                break
+            try:
+                self.batch = self.it.next()
+            except StopIteration:
+                self.batch = None
+            except Exception as e:  # handed to the consumer, raised by PrefetchingIter.iter_next
+                self.batch, self.error = None, e
+            self.ready.set()
+
+    def take(self):
+        """Waits for the batch read ahead; raises what reading it raised."""
+        self.ready.wait()
+        if self.error is not None:
+            err, self.error = self.error, None
+            raise err
+        return self.batch
+
+    def fetch_next(self):
+        self.ready.clear()
+        self.taken.set()
+
+    def stop(self):
+        self.running = False
+        self.taken.set()
+        if self.thread is not threading.current_thread():
+            self.thread.join()
+
+
 class PrefetchingIter(_CurrentBatchMixin, DataIter):
     """Reads the next batch of each iterator in a background thread while the current one is used.
 
     iters: a DataIter or a list of them (their batches are joined: data lists and label lists
-    concatenated); rename_data / rename_label: one {old name: new name} dict per iterator."""
+    concatenated); rename_data / rename_label: one {old name: new name} dict per iterator.
+    close() stops the threads (so does garbage collection)."""
 
     def __init__(self, iters, rename_data=None, rename_label=None):
         super().__init__()
@@ -173,43 +223,13 @@ class PrefetchingIter(_CurrentBatchMixin, DataIter):
         self.rename_data = rename_data
         self.rename_label = rename_label
         self.batch_size = self.provide_data[0][1][0]
-        self.data_ready = [threading.Event() for _ in iters]
-        self.data_taken = [threading.Event() for _ in iters]
-        for e in self.data_taken:
-            e.set()
-        self.started = True
-        self.next_batch = [None] * self.n_iter
-        self.next_error = [None] * self.n_iter
-        self.prefetch_threads = [threading.Thread(target=self._prefetch, args=(i,), daemon=True)
-                                 for i in range(self.n_iter)]
-        for t in self.prefetch_threads:
-            t.start()
-
-    def _prefetch(self, i):
-        while True:
-            self.data_taken[i].wait()
-            if not self.started:
-                break
-            try:
-                self.next_batch[i] = self.iters[i].next()
-            except StopIteration:
-                self.next_batch[i] = None
-            except Exception as e:  # handed to the consumer, raised by iter_next
-                self.next_batch[i] = None
-                self.next_error[i] = e
-            self.data_taken[i].clear()
-            self.data_ready[i].set()
+        self._prefetchers = [_Prefetcher(it) for it in iters]
 
     def close(self):
-        """Stops the prefetching threads (also done when the iterator is garbage collected)."""
-        if not getattr(self, "started", False):
-            return
-        self.started = False
-        for e in self.data_taken:
-            e.set()
-        for t in self.prefetch_threads:
-            if t is not threading.current_thread():
-                t.join()
+        """Stops the prefetching threads."""
+        for p in getattr(self, "_prefetchers", []):
+            p.stop()
+        self._prefetchers = []
 
     def __del__(self):
         self.close()
@@ -229,24 +249,23 @@ class PrefetchingIter(_CurrentBatchMixin, DataIter):
     def provide_label(self):
         return self._renamed([it.provide_label for it in self.iters], self.rename_label)
 
+    def _check_open(self):
+        if not self._prefetchers:
+            raise RuntimeError("PrefetchingIter: the iterator is closed")
+
     def reset(self):
-        for e in self.data_ready:
-            e.wait()
+        self._check_open()
+        for p in self._prefetchers:
+            p.ready.wait()
         for it in self.iters:
             it.reset()
-        for e in self.data_ready:
-            e.clear()
-        for e in self.data_taken:
-            e.set()
+        for p in self._prefetchers:
+            p.error = None
+            p.fetch_next()
 
     def iter_next(self):
-        for e in self.data_ready:
-            e.wait()
-        for i, err in enumerate(self.next_error):
-            if err is not None:
-                self.next_error[i] = None
-                raise err
-        batches = self.next_batch
+        self._check_open()
+        batches = [p.take() for p in self._prefetchers]
         if batches[0] is None:
             if any(b is not None for b in batches):
                 raise ValueError("PrefetchingIter: the iterators ended after different numbers of batches")
@@ -257,8 +276,6 @@ class PrefetchingIter(_CurrentBatchMixin, DataIter):
         self.current_batch = DataBatch(sum([b.data for b in batches], []), sum([b.label for b in batches], []),
                                        batches[0].pad, batches[0].index, provide_data=self.provide_data,
                                        provide_label=self.provide_label)
-        for e in self.data_ready:
-            e.clear()
-        for e in self.data_taken:
-            e.set()
+        for p in self._prefetchers:
+            p.fetch_next()
         return True
