@@ -248,12 +248,9 @@ def init_cases():
 
 
 def callback_lines():
-    """The log lines of Speedometer (both modes, with and without a metric), log_train_metric and
-    ProgressBar on a fixed clock."""
-    import types
+    """The log lines of callback_calls.drive_callbacks."""
     from mxnet.model import BatchEndParam
-    clock = iter(float(t) for t in range(0, 400, 3))
-    mx.callback.time = types.SimpleNamespace(time=lambda: next(clock))
+    from callback_calls import drive_callbacks
     records = []
 
     class Keep(logging.Handler):
@@ -265,23 +262,7 @@ def callback_lines():
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     try:
-        for auto_reset in (True, False):
-            speedo = mx.callback.Speedometer(batch_size=16, frequent=2, auto_reset=auto_reset)
-            metric = mx.metric.create(["acc", "ce"])
-            for epoch in range(2):
-                for nbatch in range(5):
-                    metric.update([mx.nd.array([0, 1, 1])], [mx.nd.array([[0.7, 0.3], [0.4, 0.6], [0.9, 0.1]])])
-                    speedo(BatchEndParam(epoch, nbatch, metric, None))
-        speedo = mx.callback.Speedometer(batch_size=8, frequent=3)
-        for nbatch in range(7):
-            speedo(BatchEndParam(4, nbatch, None, None))
-        log = mx.callback.log_train_metric(2)
-        bar = mx.callback.ProgressBar(total=7, length=10)
-        metric = mx.metric.create("acc")
-        metric.update([mx.nd.array([0, 1])], [mx.nd.array([[0.7, 0.3], [0.4, 0.6]])])
-        for nbatch in range(4):
-            log(BatchEndParam(1, nbatch, metric, None))
-            bar(BatchEndParam(1, nbatch, metric, None))
+        drive_callbacks(mx, BatchEndParam)
     finally:
         root.removeHandler(handler)
     return records
