@@ -10,7 +10,7 @@ from . import _lib
 from . import base, context, ndarray, random, test_utils  # noqa: F401
 from .base import AxleError, MXNetError  # noqa: F401
 from .context import Context, cpu, current_context, gpu, num_gpus  # noqa: F401
-from . import callback, init, io, lr_scheduler, metric, model, optimizer, registry  # noqa: F401,E402
+from . import callback, init, io, lr_scheduler, metric, model, optimizer, registry  # noqa: F401
 
 nd = ndarray
 initializer = init
