@@ -13,9 +13,11 @@ from .attribute import AttrScope  # noqa: F401
 from .base import AxleError, MXNetError  # noqa: F401
 from .context import Context, cpu, current_context, gpu, num_gpus  # noqa: F401
 from .executor import Executor  # noqa: F401
+from . import callback, init, io, lr_scheduler, metric, model, optimizer, registry  # noqa: F401
 
 nd = ndarray
 sym = symbol
+initializer = init
 
 __version__ = "%d.%d.%d" % _lib.LIB_VERSION
 

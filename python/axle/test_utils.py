@@ -1,10 +1,13 @@
 """Helpers for testing ops (MXNet's mx.test_utils): numeric gradient checks and comparisons."""
+import os
+import sys
+
 import numpy as np
 
 from . import ndarray as nd
 from .ndarray._op import op_gradient
 
-__all__ = ["op_gradient", "numeric_grad", "check_numeric_gradient", "assert_almost_equal"]
+__all__ = ["op_gradient", "numeric_grad", "check_numeric_gradient", "assert_almost_equal", "get_mnist"]
 
 
 def assert_almost_equal(a, b, rtol=1e-5, atol=1e-7, names=("a", "b")):
@@ -62,3 +65,53 @@ def check_numeric_gradient(op, inputs, attrs=None, rtol=1e-4, atol=1e-6, eps=1e-
         np.testing.assert_allclose(a.asnumpy(), n, rtol=rtol, atol=atol,
                                    err_msg=f"{op}: gradient of input {i} differs from central differences")
     return analytic
+
+
+_MNIST_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+                "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+BUNDLED_MNIST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "mnist")
+
+
+def _find_idx(folder, name):
+    for candidate in (name, name + ".gz"):
+        p = os.path.join(folder, candidate)
+        if os.path.isfile(p):
+            return p
+    return None
+
+
+def _mnist_files(folder):
+    """{"train": (images, labels), "test": (...)} when folder holds all four IDX files, else None."""
+    found = {k: tuple(_find_idx(folder, n) for n in names) for k, names in _MNIST_FILES.items()}
+    return found if all(p for pair in found.values() for p in pair) else None
+
+
+def get_mnist(path=None):
+    """MNIST as MXNet's get_mnist returns it: {"train_data": (N, 1, 28, 28) float32 in [0, 1],
+    "train_label": (N,) int8, "test_data", "test_label"}.
+
+    Reads the IDX files (gzipped or not) of the full data set from `path`, else from
+    $AXLE_DATA_DIR/mnist, else the sample bundled with Axle (4,000 training and 1,000 test digits);
+    prints on stderr which it used. A given path without the four files is an error."""
+    from .io.mnist import read_mnist
+    if path is not None:
+        files = _mnist_files(path)
+        if files is None:
+            names = ", ".join(n for pair in _MNIST_FILES.values() for n in pair)
+            raise FileNotFoundError(f"get_mnist: {path} lacks some of the MNIST IDX files ({names}, optionally .gz)")
+        source = path
+    else:
+        env = os.environ.get("AXLE_DATA_DIR")
+        files = _mnist_files(os.path.join(env, "mnist")) if env else None
+        source = os.path.join(env, "mnist") if files else None
+        if files is None:
+            files = _mnist_files(BUNDLED_MNIST)
+            source = "the bundled sample"
+    res = {}
+    for split, (images, labels) in files.items():
+        img, lbl = read_mnist(images, labels)
+        res[split + "_data"] = img.reshape(img.shape[0], 1, img.shape[1], img.shape[2]).astype(np.float32) / 255
+        res[split + "_label"] = lbl.astype(np.int8)  # a writable copy (np.frombuffer views are read-only)
+    print(f"get_mnist: using {source} ({len(res['train_label'])} training, {len(res['test_label'])} test images)",
+          file=sys.stderr)
+    return res
