@@ -159,11 +159,20 @@ class EngineBase : public Engine {
 
  protected:
   void WaitVar(const VarPtr& v, bool write) {
-    Signal s;
-    std::vector<VarPtr> r, w;
-    (write ? w : r).push_back(v);
-    Push([&s](const RunContext&) { s.Set(); }, Context::CPU(), std::move(r), std::move(w), "WaitForVar", true);
-    s.Wait();
+    bool idle;
+    {
+      // Nothing queued or running on the var (the common case of reading a finished result):
+      // no need to push a wait op through a worker.
+      std::lock_guard<std::mutex> lk(v->mu);
+      idle = v->queue_empty() && !v->running_write && (!write || v->running_reads == 0);
+    }
+    if (!idle) {
+      Signal s;
+      std::vector<VarPtr> r, w;
+      (write ? w : r).push_back(v);
+      Push([&s](const RunContext&) { s.Set(); }, Context::CPU(), std::move(r), std::move(w), "WaitForVar", true);
+      s.Wait();
+    }
     std::exception_ptr e;
     if (v->has_error.load(std::memory_order_acquire)) {
       std::lock_guard<std::mutex> lk(v->mu);

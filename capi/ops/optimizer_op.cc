@@ -209,17 +209,37 @@ void UpdateCompute(const OpContext&, const NodeAttrs& attrs, const std::vector<T
     DType* st[3] = {nullptr, nullptr, nullptr};
     for (int k = 0; k < K::kStates; ++k) st[k] = in[2 + k].ptr<DType>();
     DType* y = out[0].ptr<DType>();
-    ParallelFor(n, kElemwiseGrain, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        T s[3];
-        for (int k = 0; k < K::kStates; ++k) s[k] = static_cast<T>(st[k][i]);
-        const T nw = K::Step(p, static_cast<T>(w[i]), static_cast<T>(g[i]), s);
-        if (rq == OpReq::kAdd) y[i] = DType(static_cast<T>(y[i]) + nw);
-        else if (rq != OpReq::kNull) y[i] = DType(nw);
-        if constexpr (kHasPost<K>) K::Post(p, static_cast<T>(w[i]), static_cast<T>(g[i]), s);
-        for (int k = 0; k < K::kStates; ++k) st[k][i] = DType(s[k]);
-      }
-    });
+    // The request and whether the gradient is clipped are fixed per call: each combination gets
+    // its own loop (compile-time constants), which the compiler can vectorise.
+    auto loop = [&](auto req_c, auto clip_c) {
+      constexpr OpReq kReq = decltype(req_c)::value;
+      P<T> pc = p;
+      if constexpr (!decltype(clip_c)::value) pc.cg = T(-1);
+      ParallelFor(n, kElemwiseGrain, [&, pc](int64_t b, int64_t e) {
+        // locals, not closure members: the stores below cannot alias them, so the compiler
+        // hoists the parameter tests out of the loop and vectorises it
+        const P<T> q = pc;
+        const DType* wl = w;
+        const DType* gl = g;
+        DType* yl = y;
+        for (int64_t i = b; i < e; ++i) {
+          T s[3];
+          for (int k = 0; k < K::kStates; ++k) s[k] = static_cast<T>(st[k][i]);
+          const T nw = K::Step(q, static_cast<T>(wl[i]), static_cast<T>(gl[i]), s);
+          if constexpr (kReq == OpReq::kAdd) yl[i] = DType(static_cast<T>(yl[i]) + nw);
+          else if constexpr (kReq != OpReq::kNull) yl[i] = DType(nw);
+          if constexpr (kHasPost<K>) K::Post(q, static_cast<T>(wl[i]), static_cast<T>(gl[i]), s);
+          for (int k = 0; k < K::kStates; ++k) st[k][i] = DType(s[k]);
+        }
+      });
+    };
+    using W = std::integral_constant<OpReq, OpReq::kWrite>;
+    using A = std::integral_constant<OpReq, OpReq::kAdd>;
+    using N = std::integral_constant<OpReq, OpReq::kNull>;
+    const bool clip = p.cg >= T(0);
+    if (rq == OpReq::kAdd) clip ? loop(A(), std::true_type()) : loop(A(), std::false_type());
+    else if (rq == OpReq::kNull) clip ? loop(N(), std::true_type()) : loop(N(), std::false_type());
+    else clip ? loop(W(), std::true_type()) : loop(W(), std::false_type());
   };
   switch (out[0].dtype) {
     case AX_FLOAT32: run(float()); break;

@@ -37,11 +37,28 @@ def attr_str(v):
     return str(v)
 
 
+_attr_cache = {}
+
+
 def _attr_arrays(attrs):
+    """(count, keys, vals, keep-alive) C arrays for string attributes; cached by value, since
+    training loops pass the same attributes (lr, wd, scalar) again and again."""
+    try:
+        key = tuple((k, type(v), v) for k, v in attrs.items())
+        hit = _attr_cache.get(key)
+    except TypeError:  # an unhashable value (a list): build it every time
+        key, hit = None, None
+    if hit is not None:
+        return hit
     keep = [ffi.new("char[]", k.encode()) for k in attrs] + [ffi.new("char[]", attr_str(v).encode())
                                                                for v in attrs.values()]
     m = len(attrs)
-    return m, ffi.new("char*[]", keep[:m]), ffi.new("char*[]", keep[m:]), keep
+    res = m, ffi.new("char*[]", keep[:m]), ffi.new("char*[]", keep[m:]), keep
+    if key is not None:
+        if len(_attr_cache) >= 4096:
+            _attr_cache.clear()
+        _attr_cache[key] = res
+    return res
 
 
 _new = None  # set by ndarray.py (avoids an import per call)
