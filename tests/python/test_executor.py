@@ -355,3 +355,16 @@ def test_internal_memory_not_above_mxnet(name, key, factor):
     ex = load(name).simple_bind(mx.cpu(), grad_req="write", **shapes)
     ours_mib = ex.memory_plan["planned_bytes"] >> 20
     assert ours_mib <= INFO[name][key][0], (ex.memory_plan, INFO[name][key])
+
+
+SEED = os.path.join(HERE, "..", "..", "..", "shared", "seed-examples")
+
+
+@pytest.mark.skipif(not os.path.exists(os.path.join(SEED, "02_symbolic.py")), reason="seed examples not present")
+def test_seed_02_symbolic_runs_unchanged():
+    out = subprocess.run([sys.executable, os.path.join(SEED, "02_symbolic.py")], capture_output=True, text=True,
+                         check=True).stdout
+    lines = out.splitlines()
+    assert lines[0] == "['A', 'B']" and lines[1] == "['_plusscalar0_output']"
+    assert lines[2:5] == ["[(10,), (10,)]", "[(10,)]", "[]"]
+    assert out.count("0.1 0.1 0.1 0.1 0.1 0.1 0.1 0.1 0.1 0.1") == 2  # both gradient arrays
