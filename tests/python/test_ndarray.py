@@ -1041,3 +1041,34 @@ def test_gpu_without_gpu_raises_clear_error(call):
         call()
     assert mx.context.num_gpus() == 0
     assert mx.nd.ones((1,)).context == mx.cpu(0)
+
+
+def test_binary_helper_functions_take_arrays_or_numbers():
+    a = np.array([[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]], dtype=np.float32)
+    b = np.array([2.0, 0.5, -1.0], dtype=np.float32)
+    x, y = mx.nd.array(a), mx.nd.array(b)
+    cases = [("add", np.add), ("subtract", np.subtract), ("multiply", np.multiply), ("divide", np.divide),
+             ("power", np.power), ("maximum", np.maximum), ("minimum", np.minimum), ("equal", np.equal),
+             ("not_equal", np.not_equal), ("greater", np.greater), ("greater_equal", np.greater_equal),
+             ("lesser", np.less), ("lesser_equal", np.less_equal), ("modulo", np.mod)]
+    for name, ref in cases:
+        fn = getattr(mx.nd, name)
+        a64, b64 = a.astype(np.float64), b.astype(np.float64)
+        np.testing.assert_allclose(fn(x, y).asnumpy(), ref(a64, b64), rtol=1e-5, err_msg=name)
+        np.testing.assert_allclose(fn(x, 1.5).asnumpy(), ref(a64, 1.5), rtol=1e-5, err_msg=name)
+        if name != "modulo":  # MXNet's rmod follows the divisor's sign like numpy; covered in its own test
+            np.testing.assert_allclose(fn(1.5, x).asnumpy(), ref(1.5, a64), rtol=1e-5, err_msg=name)
+        assert fn(2, 3) == ref(2, 3)
+    np.testing.assert_array_equal(mx.nd.negative(x).asnumpy(), -a)
+    with pytest.raises(TypeError, match="expected NDArrays or numbers"):
+        mx.nd.maximum(x, "2")
+
+
+def test_attributes_given_positionally_after_inputs():
+    x = mx.nd.array([[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]])
+    np.testing.assert_array_equal(mx.nd.clip(x, -1, 1).asnumpy(), np.clip(x.asnumpy(), -1, 1))
+    assert mx.nd.slice_axis(x, 1, 0, 2).shape == (2, 2)
+    with pytest.raises(TypeError, match="multiple values for 'a_min'"):
+        mx.nd.clip(x, -1, 1, a_min=0)
+    s = mx.sym.clip(mx.sym.Variable("v"), 0, 2)
+    assert s.attr("a_min") == "0" and s.attr("a_max") == "2"

@@ -2,6 +2,8 @@
 from . import random  # noqa: F401
 from ._op import OpInfo, list_ops, make_function
 from .ndarray import NDArray, arange, array, concatenate, empty, full, ones, waitall, zeros  # noqa: F401
+from .ndarray import (add, divide, equal, greater, greater_equal, lesser, lesser_equal, maximum,  # noqa: F401
+                      minimum, modulo, multiply, not_equal, power, subtract, true_divide)
 from .utils import load, load_frombuffer, save  # noqa: F401
 
 

@@ -152,8 +152,21 @@ def make_function(info, ctx_default=None):
     variadic = bool(info.key_var_num_args)
     needs_ctx = "ctx" in param_names
 
+    param_order = [p[0] for p in info.params]
+
     def fn(*args, out=None, name=None, **kwargs):
         inputs = list(args)
+        if not variadic and len(inputs) > len(input_names):
+            # MXNet's generated functions take attributes positionally after the inputs:
+            # nd.clip(x, 0, 1), nd.slice_axis(x, 0, 1, 3)
+            extra = inputs[len(input_names):]
+            inputs = inputs[:len(input_names)]
+            if len(extra) > len(param_order):
+                raise TypeError(f"{info.name}: too many positional arguments")
+            for k, v in zip(param_order, extra):
+                if k in kwargs:
+                    raise TypeError(f"{info.name}: got multiple values for {k!r}")
+                kwargs[k] = v
         if not variadic:
             for n in input_names[len(inputs):]:
                 if n in kwargs:

@@ -484,3 +484,54 @@ def waitall():
 
 def concatenate(arrays, axis=0, always_copy=True):
     return invoke(_OPS.Concat, list(arrays), {"num_args": len(arrays), "dim": axis})
+
+
+# ---- MXNet's binary helper functions (mx.nd.maximum(a, 2), mx.nd.power(2, a), ...) -------------
+def _ufunc(lhs, rhs, op, lscalar, rscalar, pyfn):
+    """NDArray-NDArray -> op (broadcasting); NDArray-scalar -> lscalar(lhs, scalar);
+    scalar-NDArray -> rscalar(rhs, scalar); two scalars -> pyfn."""
+    if isinstance(lhs, NDArray) and isinstance(rhs, NDArray):
+        return invoke(op_handle(op), [lhs, rhs])
+    if isinstance(lhs, NDArray) and isinstance(rhs, numbers.Number):
+        return invoke(op_handle(lscalar), [lhs], {"scalar": rhs})
+    if isinstance(rhs, NDArray) and isinstance(lhs, numbers.Number):
+        return invoke(op_handle(rscalar), [rhs], {"scalar": lhs})
+    if isinstance(lhs, numbers.Number) and isinstance(rhs, numbers.Number):
+        return pyfn(lhs, rhs)
+    raise TypeError(f"{op}: expected NDArrays or numbers, got {type(lhs).__name__} and {type(rhs).__name__}")
+
+
+def _make_ufunc(name, op, lscalar, rscalar, pyfn):
+    def fn(lhs, rhs):
+        return _ufunc(lhs, rhs, op, lscalar, rscalar, pyfn)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = (f"{name}(lhs, rhs): elementwise, with numpy broadcasting between NDArrays; either side "
+                  f"may be a number ({op}, {lscalar}).")
+    return fn
+
+
+def _cmp(f):
+    return lambda a, b: float(f(a, b))
+
+
+_UFUNCS = [
+    ("add", "broadcast_add", "_plus_scalar", "_plus_scalar", lambda a, b: a + b),
+    ("subtract", "broadcast_sub", "_minus_scalar", "_rminus_scalar", lambda a, b: a - b),
+    ("multiply", "broadcast_mul", "_mul_scalar", "_mul_scalar", lambda a, b: a * b),
+    ("divide", "broadcast_div", "_div_scalar", "_rdiv_scalar", lambda a, b: a / b),
+    ("modulo", "broadcast_mod", "_mod_scalar", "_rmod_scalar", lambda a, b: a % b),
+    ("power", "broadcast_power", "_power_scalar", "_rpower_scalar", lambda a, b: a ** b),
+    ("maximum", "broadcast_maximum", "_maximum_scalar", "_maximum_scalar", max),
+    ("minimum", "broadcast_minimum", "_minimum_scalar", "_minimum_scalar", min),
+    ("equal", "broadcast_equal", "_equal_scalar", "_equal_scalar", _cmp(lambda a, b: a == b)),
+    ("not_equal", "broadcast_not_equal", "_not_equal_scalar", "_not_equal_scalar", _cmp(lambda a, b: a != b)),
+    ("greater", "broadcast_greater", "_greater_scalar", "_lesser_scalar", _cmp(lambda a, b: a > b)),
+    ("greater_equal", "broadcast_greater_equal", "_greater_equal_scalar", "_lesser_equal_scalar",
+     _cmp(lambda a, b: a >= b)),
+    ("lesser", "broadcast_lesser", "_lesser_scalar", "_greater_scalar", _cmp(lambda a, b: a < b)),
+    ("lesser_equal", "broadcast_lesser_equal", "_lesser_equal_scalar", "_greater_equal_scalar",
+     _cmp(lambda a, b: a <= b)),
+]
+for _n, _op, _l, _r, _f in _UFUNCS:
+    globals()[_n] = _make_ufunc(_n, _op, _l, _r, _f)
+true_divide = divide  # noqa: F821 (defined just above)

@@ -13,8 +13,17 @@ def _make_function(info, fname):
     param_names = {p[0] for p in info.params}
     variadic = bool(info.key_var_num_args)
 
+    param_order = [p[0] for p in info.params]
+
     def fn(*args, name=None, attr=None, **kwargs):
         inputs, keys = [], []
+        if not variadic and len(args) > len(input_names):
+            # attributes given positionally after the inputs, as MXNet allows: sym.clip(x, 0, 1)
+            for k, v in zip(param_order, args[len(input_names):]):
+                kwargs.setdefault(k, v)
+            if len(args) - len(input_names) > len(param_order):
+                raise TypeError(f"{info.name}: too many positional arguments")
+            args = args[:len(input_names)]
         for i, x in enumerate(args):
             if not isinstance(x, Symbol):
                 raise TypeError(f"{info.name}: positional input {i} must be a Symbol, got {type(x).__name__}")
