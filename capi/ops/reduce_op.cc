@@ -18,6 +18,7 @@
 
 #include "graph/grad_util.h"
 #include "ops/cpu/kernel.h"
+#include "ops/reduce_op.h"
 #include "ops/cpu/math_functors.h"
 
 namespace axle {
@@ -762,6 +763,44 @@ void DefineReduce(OpDef& op, const std::string& doc, bool needs_identity) {
 }
 
 }  // namespace
+
+// Declared in ops/reduce_op.h (broadcast_like).
+void BroadcastToShape(const TBlob& in, const TBlob& out, OpReq req) {
+  if (req == OpReq::kNull) return;
+  TShape small(out.shape.ndim(), 1);  // in's shape, right-aligned against out's
+  for (int i = 0; i < in.shape.ndim(); ++i) small[out.shape.ndim() - in.shape.ndim() + i] = in.shape[i];
+  const bool add = req == OpReq::kAdd;
+  AX_TYPE_SWITCH(out.dtype, DType, {
+    const DType* x = in.ptr<DType>();
+    DType* y = out.ptr<DType>();
+    ForBroadcastIndex(small, out.shape, [=](int64_t i, int64_t s) { y[i] = add ? DType(y[i] + x[s]) : x[s]; });
+  });
+}
+
+// Declared in ops/reduce_op.h (used by _reduce_sum_like, the gradient of broadcasting).
+void SumToShape(const TBlob& in, const TBlob& out, OpReq req) {
+  if (req == OpReq::kNull) return;
+  const TShape& big = in.shape;
+  const TShape& small = out.shape;
+  AxisSet a;
+  a.nd = big.ndim();
+  for (int i = 0; i < big.ndim(); ++i) {
+    const int j = i - (big.ndim() - small.ndim());
+    a.red[i] = j < 0 || (small[j] == 1 && big[i] != 1);
+  }
+  const int64_t R = ReduceCount(big, a);
+  RPlan p = MakePlan(big, a);
+  if (in.Size() == 0) {
+    p = RPlan();
+    p.M = out.Size();
+    p.R = 0;
+  }
+  AX_TYPE_SWITCH(in.dtype, DType, {
+    using Red = SumOf<DType>;
+    DType* y = out.ptr<DType>();
+    RunReduce<Red>(p, in.ptr<DType>(), [=](int64_t m, typename Red::Acc acc) { Store(y, m, Red::Fin(acc, R), req); });
+  });
+}
 
 AX_REGISTER_OP("sum") {
   DefineReduce<SumOf>(op, "The sum of array elements over the given axes.", false);
