@@ -10,14 +10,21 @@ namespace axle {
 
 int64_t CheckedSize(const TShape& s, const char* what) {
   AX_CHECK(s.ndim_known(), AX_ERR_SHAPE, what, ": shape is unknown");
-  int64_t n = 1;
+  // The product of the non-zero dimensions must fit too (in bytes of the widest dtype), even when
+  // another dimension is 0: numpy (and every consumer that multiplies dims) cannot hold it.
+  const int64_t limit = std::numeric_limits<int64_t>::max() / 8;
+  int64_t nz = 1;
+  bool zero = false;
   for (int i = 0; i < s.ndim(); ++i) {
     AX_CHECK(s[i] >= 0, AX_ERR_SHAPE, what, ": negative dimension in shape ", s.str());
-    if (s[i] != 0 && n > std::numeric_limits<int64_t>::max() / s[i])
-      Throw(AX_ERR_SHAPE, what, ": the element count of shape ", s.str(), " overflows int64");
-    n *= s[i];
+    if (s[i] == 0) {
+      zero = true;
+      continue;
+    }
+    if (nz > limit / s[i]) Throw(AX_ERR_SHAPE, what, ": the element count of shape ", s.str(), " overflows");
+    nz *= s[i];
   }
-  return n;
+  return zero ? 0 : nz;
 }
 
 size_t DTypeSize(int dtype) {
