@@ -12,7 +12,7 @@ int64_t CheckedSize(const TShape& s, const char* what) {
   AX_CHECK(s.ndim_known(), AX_ERR_SHAPE, what, ": shape is unknown");
   // The product of the non-zero dimensions must fit too (in bytes of the widest dtype), even when
   // another dimension is 0: numpy (and every consumer that multiplies dims) cannot hold it.
-  const int64_t limit = std::numeric_limits<int64_t>::max() / 8;
+  const int64_t limit = std::numeric_limits<int64_t>::max();
   int64_t nz = 1;
   bool zero = false;
   for (int i = 0; i < s.ndim(); ++i) {
@@ -21,9 +21,11 @@ int64_t CheckedSize(const TShape& s, const char* what) {
       zero = true;
       continue;
     }
-    if (nz > limit / s[i]) Throw(AX_ERR_SHAPE, what, ": the element count of shape ", s.str(), " overflows");
+    if (nz > limit / s[i]) Throw(AX_ERR_SHAPE, what, ": the element count of shape ", s.str(), " overflows int64");
     nz *= s[i];
   }
+  if (zero && nz > limit / 8)  // zero elements, but dims no consumer can multiply out in bytes
+    Throw(AX_ERR_SHAPE, what, ": the dimensions of shape ", s.str(), " overflow when multiplied");
   return zero ? 0 : nz;
 }
 

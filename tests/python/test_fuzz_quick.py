@@ -27,7 +27,7 @@ def test_regressions_found_by_fuzzing():
     # product cannot be represented (numpy refused it at asnumpy)
     with open(os.path.join(reg, "params-zero-size-huge-dims.params"), "rb") as f:
         data = f.read()
-    with pytest.raises(mx.AxleError, match="overflows"):
+    with pytest.raises(mx.AxleError, match="overflow"):
         mx.nd.load_frombuffer(data)
     for name in sorted(os.listdir(reg)):
         with open(os.path.join(reg, name), "rb") as f:
