@@ -1,12 +1,25 @@
 // Unary elementwise ops, identity copy and Cast.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")  // lets GCC vectorise the vmath selects (cpu/vec_math.h)
+#endif
 #include "graph/grad_util.h"
 #include "ops/cpu/kernel.h"
 #include "ops/cpu/math_functors.h"
+#include "ops/cpu/vec_math.h"
 
 namespace axle {
 namespace {
 
 template <class T> using A = fn::A<T>;
+
+// exp, tanh and sigmoid: the branch-free vmath versions for float32 (and float16, computed in
+// float), the standard library's for double.
+inline float Exp(float v) { return vmath::Exp(v); }
+inline double Exp(double v) { return std::exp(v); }
+inline float Tanh(float v) { return vmath::Tanh(v); }
+inline double Tanh(double v) { return std::tanh(v); }
+inline float Sigmoid(float v) { return vmath::Sigmoid(v); }
+inline double Sigmoid(double v) { return 1.0 / (1.0 + std::exp(-v)); }
 
 // The gradient of a unary op from x (input), y (output) and dy.
 using UnaryGrad = GradExpr (*)(const GradExpr& x, const GradExpr& y, const GradExpr& dy);
@@ -52,7 +65,7 @@ AX_UNARY("square", "x * x", x * x, AX_GRAD(dy * x * 2.0))
     }, grad);                                                                   \
   }
 
-AX_UNARY_FLOAT("exp", "e ** x", std::exp(v), AX_GRAD(dy * y))
+AX_UNARY_FLOAT("exp", "e ** x", Exp(v), AX_GRAD(dy * y))
 AX_UNARY_FLOAT("log", "Natural logarithm", std::log(v), AX_GRAD(dy / x))
 AX_UNARY_FLOAT("log1p", "log(1 + x)", std::log1p(v), AX_GRAD(dy / (x + 1.0)))
 AX_UNARY_FLOAT("expm1", "exp(x) - 1", std::expm1(v), AX_GRAD(dy * (y + 1.0)))
@@ -61,8 +74,8 @@ AX_UNARY_FLOAT("rsqrt", "1 / sqrt(x)", F(1) / std::sqrt(v), AX_GRAD(dy * y * y *
 AX_UNARY_FLOAT("reciprocal", "1 / x", F(1) / v, AX_GRAD(-(dy * y * y)))
 AX_UNARY_FLOAT("sin", "Sine", std::sin(v), AX_GRAD(dy * x.Op("cos")))
 AX_UNARY_FLOAT("cos", "Cosine", std::cos(v), AX_GRAD(-(dy * x.Op("sin"))))
-AX_UNARY_FLOAT("tanh", "Hyperbolic tangent", std::tanh(v), AX_GRAD(dy * (y * y * -1.0 + 1.0)))
-AX_UNARY_FLOAT("sigmoid", "1 / (1 + exp(-x))", F(1) / (F(1) + std::exp(-v)), AX_GRAD(dy * y * (y * -1.0 + 1.0)))
+AX_UNARY_FLOAT("tanh", "Hyperbolic tangent", Tanh(v), AX_GRAD(dy * (y * y * -1.0 + 1.0)))
+AX_UNARY_FLOAT("sigmoid", "1 / (1 + exp(-x))", Sigmoid(v), AX_GRAD(dy * y * (y * -1.0 + 1.0)))
 AX_UNARY_FLOAT("relu", "max(x, 0)", v > F(0) ? v : F(0), AX_GRAD(dy * x.Scalar("_greater_scalar", 0.0)))
 AX_UNARY_FLOAT("softsign", "x / (1 + |x|)", v / (F(1) + std::fabs(v)), AX_GRAD(dy / (x.Op("abs") + 1.0).Op("square")))
 AX_UNARY_FLOAT("floor", "Largest integer <= x", std::floor(v), AX_GRAD(x.Op("zeros_like")))
