@@ -1,8 +1,5 @@
 // Activation (relu, sigmoid, tanh, softrelu, softsign) and LeakyReLU (leaky, elu, prelu, selu,
 // gelu), with backward ops that compute the input gradient in one pass.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")  // lets GCC vectorise the vmath selects (cpu/vec_math.h)
-#endif
 #include "graph/grad_util.h"
 #include "ops/cpu/gemm.h"
 #include "ops/cpu/math_functors.h"
@@ -51,40 +48,6 @@ F ActDeriv(int t, F x, F y) {
     }
     default: return F(1) - y * y;
   }
-}
-
-// float32 tanh and sigmoid over a contiguous run with the branch-free vmath functions, compiled for
-// AVX2 and the baseline on x86-64 Linux and picked at load time (glibc's tanhf takes ~20 ns).
-#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
-#define AX_ACT_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define AX_ACT_CLONES
-#endif
-AX_ACT_CLONES void TanhRun(const float* x, float* y, int64_t n, bool add) {
-  if (add) {
-    for (int64_t i = 0; i < n; ++i) y[i] += vmath::Tanh(x[i]);
-  } else {
-    for (int64_t i = 0; i < n; ++i) y[i] = vmath::Tanh(x[i]);
-  }
-}
-AX_ACT_CLONES void SigmoidRun(const float* x, float* y, int64_t n, bool add) {
-  if (add) {
-    for (int64_t i = 0; i < n; ++i) y[i] += vmath::Sigmoid(x[i]);
-  } else {
-    for (int64_t i = 0; i < n; ++i) y[i] = vmath::Sigmoid(x[i]);
-  }
-}
-
-// Activation's float32 tanh/sigmoid forward; false for the other cases (then the generic map runs).
-bool VecActForward(int t, const TBlob& in, const TBlob& out, OpReq req) {
-  if (out.dtype != AX_FLOAT32 || (t != kTanh && t != kSigmoid) || req == OpReq::kNull) return false;
-  const float* x = in.ptr<float>();
-  float* y = out.ptr<float>();
-  const bool add = req == OpReq::kAdd;
-  if (x == y && add) return false;  // (never planned: in-place with accumulation)
-  auto run = t == kTanh ? TanhRun : SigmoidRun;
-  ParallelFor(out.Size(), kElemwiseGrain, [&](int64_t b, int64_t e) { run(x + b, y + b, e - b, add); });
-  return true;
 }
 
 // Calls body(std::integral_constant<int, t>()) for the runtime t in [0, N): kernels get the
@@ -210,7 +173,8 @@ AX_REGISTER_OP("Activation") {
   op.compute_cpu = [](const OpContext&, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                       const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
     const int t = attrs.get<ActParam>().act_type;
-    if (VecActForward(t, in[0], out[0], req[0])) return;
+    if ((t == kTanh || t == kSigmoid) && vmath::RunFloat32(t == kTanh ? vmath::kTanh : vmath::kSigmoid, in[0], out[0], req[0]))
+      return;  // float32: vectorised
     AX_FLOAT_TYPE_SWITCH(out[0].dtype, DType, attrs.Who(), {
       using F = fn::A<DType>;
       const DType* x = in[0].ptr<DType>();
