@@ -26,14 +26,13 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from bench_ndarray import DEFAULT_MXNET_PY, DEFAULT_TORCH_PY, LABEL, ROOT, thread_env  # noqa: E402
-from bench_ops import machine  # noqa: E402
+from bench_ndarray import LABEL, drive, run_child, thread_env  # noqa: E402
+from bench_ops import common_args, machine  # noqa: E402
 
 PEERS = ["axle", "mxnet", "torch"]
 LR = 0.1
@@ -249,11 +248,7 @@ def run_worker(name, python, args):
         env.pop("PYTHONPATH", None)
     elif args.axle_blas_threads:
         env["OPENBLAS_NUM_THREADS"] = str(args.axle_blas_threads)
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=args.timeout)
-    if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        return None, "%s failed (rc %d): %s" % (LABEL[name], proc.returncode, " | ".join(tail))
-    return json.loads([ln for ln in proc.stdout.splitlines() if ln.startswith("{")][-1]), None
+    return run_child(name, cmd, env, args.timeout)
 
 
 def table(results, args, notes):
@@ -286,39 +281,17 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=128, help="batch size (default 128)")
     ap.add_argument("--repeats", type=int, default=20, help="timed steps (default 20)")
     ap.add_argument("--warmup", type=int, default=3, help="untimed steps first (default 3)")
-    ap.add_argument("--threads", type=int, default=2, help="threads for every framework (default 2)")
-    ap.add_argument("--only", nargs="+", choices=PEERS, default=PEERS, help="frameworks to run (default: all)")
     ap.add_argument("--axle-mode", choices=sorted(AXLE_MODES), default="imperative", help="how Axle runs the step")
     ap.add_argument("--profile", action="store_true", help="also time Axle's step op by op")
     ap.add_argument("--axle-blas-threads", type=int, metavar="N",
                     help="OPENBLAS_NUM_THREADS for Axle only (default: --threads). With 1, Axle runs its GEMM batches "
                          "in parallel on its own threads instead of in turn on OpenBLAS's")
-    ap.add_argument("--mxnet-python", default=DEFAULT_MXNET_PY, help="interpreter with MXNet 1.9.1")
-    ap.add_argument("--torch-python", default=DEFAULT_TORCH_PY, help="interpreter with torch")
-    ap.add_argument("--json", metavar="FILE", help="also write the raw results to FILE")
-    ap.add_argument("--timeout", type=int, default=900, help="seconds allowed per framework (default 900)")
-    ap.add_argument("--worker", choices=PEERS, help=argparse.SUPPRESS)
+    common_args(ap, PEERS)
     args = ap.parse_args(argv)
     if args.worker:
         return worker(args)
     pythons = {"axle": sys.executable, "mxnet": args.mxnet_python, "torch": args.torch_python}
-    results, notes = {}, []
-    for name in args.only:
-        if not os.path.exists(pythons[name]):
-            notes.append("%s left out: no interpreter at %s" % (LABEL[name], pythons[name]))
-            continue
-        print("running %s ..." % LABEL[name], file=sys.stderr, flush=True)
-        res, err = run_worker(name, pythons[name], args)
-        if err:
-            notes.append(err)
-        else:
-            results[name] = res
-    print(table(results, args, notes))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"args": vars(args), "results": results, "notes": notes}, f, indent=1)
-    return 0 if "axle" in results or "axle" not in args.only else 1
-
+    return drive(args, pythons, run_worker, table)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -21,13 +21,13 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from bench_ndarray import DEFAULT_MXNET_PY, DEFAULT_TORCH_PY, LABEL, PEERS, ROOT, _framework, thread_env  # noqa: E402
+from bench_ndarray import (DEFAULT_MXNET_PY, DEFAULT_TORCH_PY, LABEL, PEERS, _framework, cpu_name,  # noqa: E402
+                           drive, run_child, thread_env)
 
 ROWS, COLS = 1000, 10000
 ELEMWISE = ["add", "mul", "exp", "relu", "sigmoid", "broadcast_add_row", "mul_scalar"]
@@ -116,23 +116,24 @@ def run_worker(name, python, args):
     env = thread_env(args.threads)
     if name in ("mxnet", "torch"):
         env.pop("PYTHONPATH", None)
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=args.timeout)
-    if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        return None, "%s failed (rc %d): %s" % (LABEL[name], proc.returncode, " | ".join(tail))
-    return json.loads([ln for ln in proc.stdout.splitlines() if ln.startswith("{")][-1]), None
+    return run_child(name, cmd, env, args.timeout)
 
 
 def machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return "%s, %d CPUs, load average %.1f, Python %s, %s" % (cpu, os.cpu_count() or 0, load,
+    return "%s, %d CPUs, load average %.1f, Python %s, %s" % (cpu_name(), os.cpu_count() or 0, load,
                                                              platform.python_version(), time.strftime("%Y-%m-%d %H:%M"))
+
+
+def common_args(ap, peers):
+    """The options every multi-framework benchmark here shares (the driver's and the worker's)."""
+    ap.add_argument("--threads", type=int, default=2, help="threads for every framework (default 2)")
+    ap.add_argument("--only", nargs="+", choices=peers, default=peers, help="frameworks to run (default: all)")
+    ap.add_argument("--mxnet-python", default=DEFAULT_MXNET_PY, help="interpreter with MXNet 1.9.1")
+    ap.add_argument("--torch-python", default=DEFAULT_TORCH_PY, help="interpreter with torch")
+    ap.add_argument("--json", metavar="FILE", help="also write the raw results to FILE")
+    ap.add_argument("--timeout", type=int, default=900, help="seconds allowed per framework (default 900)")
+    ap.add_argument("--worker", choices=peers, help=argparse.SUPPRESS)
 
 
 def table(results, args, notes):
@@ -161,35 +162,13 @@ def main(argv=None):
     ap.add_argument("--ops", nargs="+", choices=OPS, default=OPS, help="ops to time (default: all)")
     ap.add_argument("--repeats", type=int, default=11, help="timed runs per op (default 11)")
     ap.add_argument("--warmup", type=int, default=2, help="untimed runs per op first (default 2)")
-    ap.add_argument("--threads", type=int, default=2, help="threads for every framework (default 2)")
-    ap.add_argument("--only", nargs="+", choices=PEERS, default=PEERS, help="frameworks to run (default: all)")
-    ap.add_argument("--mxnet-python", default=DEFAULT_MXNET_PY, help="interpreter with MXNet 1.9.1")
-    ap.add_argument("--torch-python", default=DEFAULT_TORCH_PY, help="interpreter with torch")
-    ap.add_argument("--json", metavar="FILE", help="also write the raw results to FILE")
-    ap.add_argument("--timeout", type=int, default=900, help="seconds allowed per framework (default 900)")
-    ap.add_argument("--worker", choices=PEERS, help=argparse.SUPPRESS)
+    common_args(ap, PEERS)
     args = ap.parse_args(argv)
     if args.worker:
         return worker(args)
     pythons = {"axle": sys.executable, "numpy": sys.executable, "mxnet": args.mxnet_python,
                "torch": args.torch_python}
-    results, notes = {}, []
-    for name in args.only:
-        if not os.path.exists(pythons[name]):
-            notes.append("%s left out: no interpreter at %s" % (LABEL[name], pythons[name]))
-            continue
-        print("running %s ..." % LABEL[name], file=sys.stderr, flush=True)
-        res, err = run_worker(name, pythons[name], args)
-        if err:
-            notes.append(err)
-        else:
-            results[name] = res
-    print(table(results, args, notes))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"args": vars(args), "results": results, "notes": notes}, f, indent=1)
-    return 0 if "axle" in results or "axle" not in args.only else 1
-
+    return drive(args, pythons, run_worker, table)
 
 if __name__ == "__main__":
     sys.exit(main())
