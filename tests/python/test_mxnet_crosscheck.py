@@ -9,7 +9,6 @@ Where MXNet raised, Axle must raise too, unless the case records that MXNet's er
 limitation of MXNet's (then Axle may accept). Random ops are compared by shape, dtype and
 distribution. The attribute lists are compared with MXNet's docstrings.
 """
-import contextlib
 import json
 import os
 
@@ -17,9 +16,9 @@ import numpy as np
 import pytest
 
 import axle as mx
-from axle._lib import AxleError, ffi, lib
+from axle._lib import AxleError
 from axle.ndarray._op import OpInfo
-from axle.test_utils import op_gradient
+from axle.test_utils import op_gradient, training
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "data", "ops")
@@ -28,16 +27,6 @@ with open(os.path.join(DATA, "mxnet_ops.json")) as _f:
 ARRAYS = dict(np.load(os.path.join(DATA, "mxnet_ops.npz"), allow_pickle=False))
 CASES = FIXTURE["cases"]
 RTOL, ATOL = 1e-5, 1e-5
-
-
-@contextlib.contextmanager
-def training(on):
-    prev = ffi.new("int*")
-    lib.AxSetIsTraining(1 if on else 0, prev)
-    try:
-        yield
-    finally:
-        lib.AxSetIsTraining(prev[0], ffi.NULL)
 
 
 def attrs_of(c):

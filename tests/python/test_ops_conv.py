@@ -18,21 +18,9 @@ import numpy as np
 import pytest
 
 import axle as mx
-from axle._lib import ffi, lib
-from axle.test_utils import check_numeric_gradient, op_gradient
+from axle.test_utils import check_numeric_gradient, op_gradient, training
 
 nd = mx.nd
-
-
-@contextlib.contextmanager
-def training(on=True):
-    """Training mode for the ops run on this thread (autograd.record(train_mode=True) in MXNet)."""
-    prev = ffi.new("int*")
-    lib.AxSetIsTraining(1 if on else 0, prev)
-    try:
-        yield
-    finally:
-        lib.AxSetIsTraining(prev[0], ffi.NULL)
 
 
 def rand(shape, seed=0, lo=-1.0, hi=1.0):

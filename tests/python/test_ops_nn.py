@@ -6,15 +6,13 @@ Forward results are compared with numpy references computed in float64 on the sa
 rounded) inputs; gradients with central differences (check_numeric_gradient, float64); the loss
 heads' gradients with numbers computed offline with MXNet 1.9.1 and with numpy formulas.
 """
-import contextlib
 import math
 
 import numpy as np
 import pytest
 
 import axle as mx
-from axle._lib import ffi, lib
-from axle.test_utils import check_numeric_gradient, op_gradient
+from axle.test_utils import check_numeric_gradient, op_gradient, training
 
 RTOL = {"float16": 2e-3, "float32": 2e-5, "float64": 1e-12}
 ATOL = {"float16": 2e-3, "float32": 1e-5, "float64": 1e-12}
@@ -51,16 +49,6 @@ def check(got, expected, dtype):
 
 def nd(x, dtype=None):
     return mx.nd.array(x, dtype=dtype or x.dtype)
-
-
-@contextlib.contextmanager
-def training(on=True):
-    prev = ffi.new("int*")
-    lib.AxSetIsTraining(1 if on else 0, prev)
-    try:
-        yield
-    finally:
-        lib.AxSetIsTraining(prev[0], ffi.NULL)
 
 
 def grads(op, inputs, attrs=None, ograd=None):
