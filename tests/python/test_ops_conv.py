@@ -502,6 +502,23 @@ def test_max_pooling_gradient_goes_to_the_first_maximum():
     np.testing.assert_array_equal(g[0].asnumpy(), [[[0, 2, 0]]])
 
 
+
+@pytest.mark.parametrize("hw", [(4, 6), (5, 7), (2, 2)])
+def test_max_pooling_2x2_fast_path_matches_the_generic_one(hw):
+    # 2-D 2x2/2 max pooling has its own loop; 3-D pooling with a (1, 2, 2) window over two depth
+    # slices runs the generic one: both must give the same bits, ties and NaN included
+    rng = np.random.RandomState(0)
+    x = rng.randint(0, 3, (2, 3, 2) + hw).astype(np.float32)
+    x[0, 0, 0, 0, 0] = np.nan
+    dy = rng.uniform(-1, 1, (2, 3, 2, hw[0] // 2, hw[1] // 2)).astype(np.float32)
+    generic = nd.Pooling(nd.array(x), kernel=(1, 2, 2), stride=(1, 2, 2)).asnumpy()
+    g_generic = op_gradient("Pooling", [nd.array(x)], [nd.array(dy)], kernel=(1, 2, 2), stride=(1, 2, 2))[0]
+    for d in range(2):
+        fast = nd.Pooling(nd.array(x[:, :, d]), kernel=(2, 2), stride=(2, 2)).asnumpy()
+        np.testing.assert_array_equal(fast, generic[:, :, d])
+        g_fast = op_gradient("Pooling", [nd.array(x[:, :, d])], [nd.array(dy[:, :, d])], kernel=(2, 2), stride=(2, 2))
+        np.testing.assert_array_equal(g_fast[0].asnumpy(), g_generic.asnumpy()[:, :, d])
+
 # ---- BatchNorm ------------------------------------------------------------------------------- #
 def bn_data():
     x = (np.sin(np.arange(2 * 3 * 4 * 5) * 0.7) * 2 + (np.arange(120) % 3) * 0.5).reshape(2, 3, 4, 5)
