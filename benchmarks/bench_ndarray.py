@@ -147,7 +147,12 @@ def run_worker(name, python, args):
     env = thread_env(args.threads)
     if name in ("mxnet", "torch"):
         env.pop("PYTHONPATH", None)  # the peer's own venv only
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=args.timeout)
+    return run_child(name, cmd, env, args.timeout)
+
+
+def run_child(name, cmd, env, timeout):
+    """Runs one framework's worker: (its JSON result, None), or (None, why it failed)."""
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
         return None, "%s failed (rc %d): %s" % (LABEL[name], proc.returncode, " | ".join(tail))
@@ -155,21 +160,47 @@ def run_worker(name, python, args):
     return json.loads(lines[-1]), None
 
 
+def drive(args, pythons, run_worker, table):
+    """Runs each framework of args.only in its own child (run_worker), prints table(results, args,
+    notes), writes --json; returns the exit status (1 when Axle was asked for and failed)."""
+    results, notes = {}, []
+    for name in args.only:
+        py = pythons[name]
+        if not os.path.exists(py):
+            notes.append("%s left out: no interpreter at %s" % (LABEL[name], py))
+            continue
+        print("running %s ..." % LABEL[name], file=sys.stderr, flush=True)
+        res, err = run_worker(name, py, args)
+        if err:
+            notes.append(err)
+        else:
+            results[name] = res
+    print(table(results, args, notes))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"args": vars(args), "results": results, "notes": notes}, f, indent=1)
+    return 0 if "axle" in results or "axle" not in args.only else 1
+
+
 def fmt_ratio(x, y):
     return "%.2f" % (x / y) if y else "-"
 
 
-def table(results, args, notes):
-    axle = results.get("axle")
-    lines = []
+def cpu_name():
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
             cpu = next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
     except (OSError, StopIteration):
         pass
+    return cpu
+
+
+def table(results, args, notes):
+    axle = results.get("axle")
+    lines = []
     lines.append("Axle NDArray benchmark: %s, %d CPUs, Python %s, %s" % (
-        cpu, os.cpu_count() or 0, platform.python_version(), time.strftime("%Y-%m-%d %H:%M")))
+        cpu_name(), os.cpu_count() or 0, platform.python_version(), time.strftime("%Y-%m-%d %H:%M")))
     lines.append("Threads (--threads %d):" % args.threads)
     for name in PEERS:
         if name in results:
@@ -229,24 +260,7 @@ def main(argv=None):
 
     pythons = {"axle": sys.executable, "numpy": sys.executable,
                "mxnet": args.mxnet_python, "torch": args.torch_python}
-    results, notes = {}, []
-    for name in args.only:
-        py = pythons[name]
-        if not os.path.exists(py):
-            notes.append("%s left out: no interpreter at %s" % (LABEL[name], py))
-            continue
-        print("running %s ..." % LABEL[name], file=sys.stderr, flush=True)
-        res, err = run_worker(name, py, args)
-        if err:
-            notes.append(err)
-        else:
-            results[name] = res
-    text = table(results, args, notes)
-    print(text)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"args": vars(args), "results": results, "notes": notes}, f, indent=1)
-    return 0 if "axle" in results or "axle" not in args.only else 1
+    return drive(args, pythons, run_worker, table)
 
 
 if __name__ == "__main__":

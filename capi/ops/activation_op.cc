@@ -3,6 +3,7 @@
 #include "graph/grad_util.h"
 #include "ops/cpu/gemm.h"
 #include "ops/cpu/math_functors.h"
+#include "ops/cpu/vec_math.h"
 
 namespace axle {
 namespace {
@@ -172,6 +173,8 @@ AX_REGISTER_OP("Activation") {
   op.compute_cpu = [](const OpContext&, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                       const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
     const int t = attrs.get<ActParam>().act_type;
+    if ((t == kTanh || t == kSigmoid) && vmath::RunFloat32(t == kTanh ? vmath::kTanh : vmath::kSigmoid, in[0], out[0], req[0]))
+      return;  // float32: vectorised
     AX_FLOAT_TYPE_SWITCH(out[0].dtype, DType, attrs.Who(), {
       using F = fn::A<DType>;
       const DType* x = in[0].ptr<DType>();

@@ -8,15 +8,40 @@ namespace {
 
 struct ScalarParam {
   double scalar;
+  bool is_int;
 };
 void DescribeScalar(ParamBuilder<ScalarParam>& b) {
   b.Field("scalar", &ScalarParam::scalar, 1.0).Describe("The scalar operand");
+  b.Field("is_int", &ScalarParam::is_int, true)
+      .Describe("Whether the scalar is an integer. If false, an integer array gives a float64 result (numpy's "
+                "promotion, as MXNet 1.9.1 does); otherwise the scalar is converted to the array's dtype.");
+}
+
+bool IsIntegral(int t) { return t == AX_UINT8 || t == AX_INT32 || t == AX_INT8 || t == AX_INT64 || t == AX_BOOL; }
+
+// The array's dtype, or float64 for an integer array with a non-integer scalar (is_int=False).
+void ScalarType(const NodeAttrs& attrs, std::vector<int>* in, std::vector<int>* out) {
+  if ((*in)[0] >= 0 && IsIntegral((*in)[0]) && !attrs.get<ScalarParam>().is_int) {
+    std::vector<int> o = {AX_FLOAT64};
+    SameType(attrs, out, &o);
+    return;
+  }
+  SameType(attrs, in, out);
 }
 
 template <class OP>
 void ScalarCompute(const OpContext&, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                    const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
   const double s = attrs.get<ScalarParam>().scalar;
+  if (in[0].dtype != out[0].dtype) {  // an integer array promoted to float64 (ScalarType)
+    AX_TYPE_SWITCH(in[0].dtype, IType, {
+      const IType* x = in[0].ptr<IType>();
+      MapIndex(out[0].Size(), req[0], out[0].ptr<double>(), [=](int64_t i) {
+        return OP::Map(static_cast<double>(static_cast<typename Acc<IType>::type>(x[i])), s);
+      });
+    });
+    return;
+  }
   AX_TYPE_SWITCH(out[0].dtype, DType, {
     const DType* x = in[0].ptr<DType>();
     const DType v = Cast<DType>(s);
@@ -57,9 +82,9 @@ void DefineScalar(OpDef& op, const std::string& what, ScalarGrad grad) {
   op.doc = what + " (the scalar is converted to the array's dtype).";
   op.params = MakeSchema(DescribeScalar);
   op.infer_shape = SameShape;
-  op.infer_type = SameType;
+  op.infer_type = ScalarType;
   op.compute_cpu = ScalarCompute<OP>;
-  op.inplace = {{0, 0}};
+  op.inplace = {{0, 0}};  // same bytes only when the dtypes agree (is_int=False may promote to float64)
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include "graph/grad_util.h"
 #include "ops/cpu/kernel.h"
 #include "ops/cpu/math_functors.h"
+#include "ops/cpu/vec_math.h"
 
 namespace axle {
 namespace {
@@ -11,16 +12,18 @@ template <class T> using A = fn::A<T>;
 // The gradient of a unary op from x (input), y (output) and dy.
 using UnaryGrad = GradExpr (*)(const GradExpr& x, const GradExpr& y, const GradExpr& dy);
 
+// vec: the vectorised float32 loop of vmath (ops/cpu/vec_math.h), or -1 for none.
 template <class F>
-void DefineUnary(OpDef& op, const std::string& doc, F f, UnaryGrad grad) {
+void DefineUnary(OpDef& op, const std::string& doc, F f, UnaryGrad grad, int vec = -1) {
   op.gradient = [grad](const GradBuilder& g) -> std::vector<NodeEntry> { return {grad(In(g, 0), FwdOut(g), OGrad(g))}; };
   op.input_names = {"data"};
   op.doc = doc;
   op.infer_shape = SameShape;
   op.infer_type = SameType;
   op.inplace = {{0, 0}};
-  op.compute_cpu = [f](const OpContext&, const NodeAttrs&, const std::vector<TBlob>& in,
-                       const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  op.compute_cpu = [f, vec](const OpContext&, const NodeAttrs&, const std::vector<TBlob>& in,
+                            const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+    if (vec >= 0 && vmath::RunFloat32(static_cast<vmath::Fn>(vec), in[0], out[0], req[0])) return;
     AX_TYPE_SWITCH(out[0].dtype, DType, {
       const DType* x = in[0].ptr<DType>();
       MapIndex(out[0].Size(), req[0], out[0].ptr<DType>(), [=](int64_t i) { return f(A<DType>(x[i])); });
@@ -42,17 +45,18 @@ AX_UNARY("abs", "|x|", x < T(0) ? T(0) - x : x, AX_GRAD(dy * x.Op("sign")))
 AX_UNARY("sign", "-1, 0 or 1 by the sign of x", T(x > T(0) ? 1 : (x < T(0) ? -1 : 0)), AX_GRAD(x.Op("zeros_like")))
 AX_UNARY("square", "x * x", x * x, AX_GRAD(dy * x * 2.0))
 
-#define AX_UNARY_FLOAT(name, doc, expr, grad)                                   \
+#define AX_UNARY_FLOAT_VEC(name, doc, expr, grad, vec)                          \
   AX_REGISTER_OP(name) {                                                        \
     DefineUnary(op, doc, [](auto x) {                                           \
       using T = decltype(x);                                                    \
       using F = std::conditional_t<std::is_floating_point_v<T>, T, double>;     \
       F v = static_cast<F>(x);                                                  \
       return expr;                                                              \
-    }, grad);                                                                   \
+    }, grad, vec);                                                              \
   }
+#define AX_UNARY_FLOAT(name, doc, expr, grad) AX_UNARY_FLOAT_VEC(name, doc, expr, grad, -1)
 
-AX_UNARY_FLOAT("exp", "e ** x", std::exp(v), AX_GRAD(dy * y))
+AX_UNARY_FLOAT_VEC("exp", "e ** x", std::exp(v), AX_GRAD(dy * y), vmath::kExp)
 AX_UNARY_FLOAT("log", "Natural logarithm", std::log(v), AX_GRAD(dy / x))
 AX_UNARY_FLOAT("log1p", "log(1 + x)", std::log1p(v), AX_GRAD(dy / (x + 1.0)))
 AX_UNARY_FLOAT("expm1", "exp(x) - 1", std::expm1(v), AX_GRAD(dy * (y + 1.0)))
@@ -61,8 +65,9 @@ AX_UNARY_FLOAT("rsqrt", "1 / sqrt(x)", F(1) / std::sqrt(v), AX_GRAD(dy * y * y *
 AX_UNARY_FLOAT("reciprocal", "1 / x", F(1) / v, AX_GRAD(-(dy * y * y)))
 AX_UNARY_FLOAT("sin", "Sine", std::sin(v), AX_GRAD(dy * x.Op("cos")))
 AX_UNARY_FLOAT("cos", "Cosine", std::cos(v), AX_GRAD(-(dy * x.Op("sin"))))
-AX_UNARY_FLOAT("tanh", "Hyperbolic tangent", std::tanh(v), AX_GRAD(dy * (y * y * -1.0 + 1.0)))
-AX_UNARY_FLOAT("sigmoid", "1 / (1 + exp(-x))", F(1) / (F(1) + std::exp(-v)), AX_GRAD(dy * y * (y * -1.0 + 1.0)))
+AX_UNARY_FLOAT_VEC("tanh", "Hyperbolic tangent", std::tanh(v), AX_GRAD(dy * (y * y * -1.0 + 1.0)), vmath::kTanh)
+AX_UNARY_FLOAT_VEC("sigmoid", "1 / (1 + exp(-x))", F(1) / (F(1) + std::exp(-v)),
+                   AX_GRAD(dy * y * (y * -1.0 + 1.0)), vmath::kSigmoid)
 AX_UNARY_FLOAT("relu", "max(x, 0)", v > F(0) ? v : F(0), AX_GRAD(dy * x.Scalar("_greater_scalar", 0.0)))
 AX_UNARY_FLOAT("softsign", "x / (1 + |x|)", v / (F(1) + std::fabs(v)), AX_GRAD(dy / (x.Op("abs") + 1.0).Op("square")))
 AX_UNARY_FLOAT("floor", "Largest integer <= x", std::floor(v), AX_GRAD(x.Op("zeros_like")))

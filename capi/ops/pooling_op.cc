@@ -187,16 +187,47 @@ T PowP(T v, int p) { return p == 1 ? v : p == 2 ? v * v : v * v * v; }
 template <class T>
 T RootP(T v, int p) { return p == 1 ? v : p == 2 ? std::sqrt(v) : std::cbrt(v); }
 
+// Max pooling 2x2, stride 2, no padding, every window inside the image (LeNet's and VGG's pooling):
+// a loop without window bookkeeping. Same comparisons in the same order as the generic path, so
+// the same results (NaN included).
+bool IsMax2x2(const Plan& pl) {
+  return pl.type == kMax && pl.out[0] == 1 && pl.in[0] == 1 && pl.w.k[1] == 2 && pl.w.k[2] == 2 &&
+         pl.w.s[1] == 2 && pl.w.s[2] == 2 && pl.w.p[1] == 0 && pl.w.p[2] == 0 && 2 * pl.out[1] <= pl.in[1] &&
+         2 * pl.out[2] <= pl.in[2];
+}
+
+template <class T>
+inline T Max2x2(const T* r0, const T* r1) {
+  T m = std::numeric_limits<T>::lowest();
+  m = r0[0] > m ? r0[0] : m;
+  m = r0[1] > m ? r0[1] : m;
+  m = r1[0] > m ? r1[0] : m;
+  m = r1[1] > m ? r1[1] : m;
+  return m;
+}
+
 template <class T>
 void PoolForward(const Plan& pl, const T* x, OpReq req, T* y) {
   if (req == OpReq::kNull) return;
   const int64_t In = pl.InSize(), Out = pl.OutSize();
   const int64_t H = pl.in[1], W = pl.in[2];
   const int64_t grain = std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(Out * pl.w.KSize(), 1));
+  const bool max2 = IsMax2x2(pl);
   ParallelFor(pl.planes, grain, [&](int64_t pb, int64_t pe) {
     for (int64_t n = pb; n < pe; ++n) {
       const T* xp = x + n * In;
       T* yp = y + n * Out;
+      if (max2) {
+        for (int64_t oy = 0; oy < pl.out[1]; ++oy) {
+          const T* r0 = xp + 2 * oy * W;
+          T* yr = yp + oy * pl.out[2];
+          for (int64_t ox = 0; ox < pl.out[2]; ++ox) {
+            const T r = Max2x2(r0 + 2 * ox, r0 + W + 2 * ox);
+            yr[ox] = req == OpReq::kAdd ? yr[ox] + r : r;
+          }
+        }
+        continue;
+      }
       ForWindows(pl, [&](int64_t oi, const int64_t* b, const int64_t* e, int64_t div) {
         T r;
         if (pl.type == kMax) {
@@ -254,12 +285,40 @@ void PoolBackward(const Plan& pl, const T* dy, const T* x, const T* y, OpReq req
   const int64_t In = pl.InSize(), Out = pl.OutSize();
   const int64_t H = pl.in[1], W = pl.in[2];
   const int64_t grain = std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(Out * pl.w.KSize(), 1));
+  const bool max2 = IsMax2x2(pl);
   ParallelFor(pl.planes, grain, [&](int64_t pb, int64_t pe) {
     for (int64_t n = pb; n < pe; ++n) {
       const T* xp = x + n * In;
       const T* yp = y + n * Out;
       const T* gp = dy + n * Out;
       T* dp = dx + n * In;
+      if (max2) {  // RouteMax's rule (the first maximum of the window) on the four elements
+        const bool add = req == OpReq::kAdd;
+        if (!add) std::fill(dp + 2 * pl.out[1] * W, dp + In, T(0));  // rows below the last window
+        for (int64_t oy = 0; oy < pl.out[1]; ++oy) {
+          const T* x0 = xp + 2 * oy * W;
+          T* d0 = dp + 2 * oy * W;
+          if (!add) {  // columns right of the last window
+            std::fill(d0 + 2 * pl.out[2], d0 + W, T(0));
+            std::fill(d0 + W + 2 * pl.out[2], d0 + 2 * W, T(0));
+          }
+          for (int64_t ox = 0; ox < pl.out[2]; ++ox) {
+            const T m = yp[oy * pl.out[2] + ox], g = gp[oy * pl.out[2] + ox];
+            const T* a = x0 + 2 * ox;
+            T* da = d0 + 2 * ox;
+            const bool h0 = a[0] == m, h1 = !h0 & (a[1] == m), h2 = !(h0 | h1) & (a[W] == m),
+                       h3 = !(h0 | h1 | h2) & (a[W + 1] == m);
+            // (0 + v, not v: the same bits as the generic path's accumulation into zeros, -0 included)
+            const T base0 = add ? da[0] : T(0), base1 = add ? da[1] : T(0), base2 = add ? da[W] : T(0),
+                    base3 = add ? da[W + 1] : T(0);
+            da[0] = base0 + g * static_cast<T>(h0);
+            da[1] = base1 + g * static_cast<T>(h1);
+            da[W] = base2 + g * static_cast<T>(h2);
+            da[W + 1] = base3 + g * static_cast<T>(h3);
+          }
+        }
+        continue;
+      }
       if (req != OpReq::kAdd) std::fill(dp, dp + In, T(0));
       ForWindows(pl, [&](int64_t oi, const int64_t* b, const int64_t* e, int64_t div) {
         const T g = gp[oi];

@@ -1073,6 +1073,84 @@ ArgView MakeArgView(const NodeAttrs& attrs, const TShape& s) {
   return v;
 }
 
+// Index of the first extreme of a contiguous run (the first NaN if there is one). float and double:
+// VecArgExtreme. Other dtypes: the extreme by the vectorised RowReduce, then the first block of 64 holding it (a branch-free, vectorisable test per
+// block) and the element in that block. Two passes over a run that stays in cache, against a
+// compare-and-branch per element.
+#if AX_REDUCE_VEC
+// One pass for float and double: per lane the best value and its first index (a strict compare
+// keeps the first), then the lanes combined, ties to the lowest index. -1 when the run has a NaN
+// (the caller then takes the first NaN).
+template <class DType, bool kMax>
+AX_REDUCE_CLONES int64_t VecArgExtreme(const DType* r, int64_t n) {
+  using VT = VecX<DType>;
+  using V = typename VT::V;
+  using Mk = typename VT::M;
+  constexpr int N = VT::N;
+  V best, v;
+  Mk bidx, idx, nan;
+  std::memcpy(&best, r, sizeof(best));
+  for (int j = 0; j < N; ++j) bidx[j] = idx[j] = j;
+  nan = best != best;
+  int64_t i = N;
+  for (; i + N <= n; i += N) {
+    std::memcpy(&v, r + i, sizeof(v));
+    idx += N;
+    const Mk better = kMax ? v > best : v < best;
+    best = better ? v : best;
+    bidx = better ? idx : bidx;
+    nan |= v != v;
+  }
+  for (int j = 0; j < N; ++j)
+    if (nan[j]) return -1;
+  DType bv = best[0];
+  int64_t bi = bidx[0];
+  for (int j = 1; j < N; ++j)
+    if ((kMax ? best[j] > bv : best[j] < bv) || (best[j] == bv && bidx[j] < bi)) {
+      bv = best[j];
+      bi = bidx[j];
+    }
+  for (; i < n; ++i) {
+    if (r[i] != r[i]) return -1;
+    if (kMax ? r[i] > bv : r[i] < bv) {
+      bv = r[i];
+      bi = i;
+    }
+  }
+  return bi;
+}
+#endif
+
+template <class DType, bool kMax>
+int64_t FirstExtreme(const DType* r, int64_t n) {
+  using T = Arith<DType>;
+#if AX_REDUCE_VEC
+  if constexpr (std::is_same_v<DType, float> || std::is_same_v<DType, double>) {
+    if (n >= VecX<DType>::N && n < (int64_t{1} << 31)) {
+      const int64_t k = VecArgExtreme<DType, kMax>(r, n);
+      if (k >= 0) return k;
+      for (int64_t j = 0; j < n; ++j)
+        if (r[j] != r[j]) return j;
+    }
+  }
+#endif
+  const T m = static_cast<T>(RowReduce<ExtR<DType, kMax>>(r, n));
+  if (m != m) {
+    for (int64_t k = 0; k < n; ++k)
+      if (static_cast<T>(r[k]) != static_cast<T>(r[k])) return k;
+  }
+  constexpr int64_t kB = 64;
+  for (int64_t b = 0; b < n; b += kB) {
+    const int64_t e = std::min(n, b + kB);
+    bool hit = false;
+    for (int64_t k = b; k < e; ++k) hit |= static_cast<T>(r[k]) == m;
+    if (!hit) continue;
+    for (int64_t k = b; k < e; ++k)
+      if (static_cast<T>(r[k]) == m) return k;
+  }
+  return 0;  // not reached
+}
+
 template <bool kMax>
 void DefineArg(OpDef& op) {
   op.input_names = {"data"};
@@ -1135,14 +1213,8 @@ void DefineArg(OpDef& op) {
         std::vector<std::pair<T, int64_t>> part(static_cast<size_t>(S));
         ParallelFor(S, 1, [&](int64_t b, int64_t e) {
           for (int64_t s = b; s < e; ++s) {
-            int64_t k0 = s * kSeg, k1 = std::min(K, k0 + kSeg), bi = k0;
-            T bv = static_cast<T>(x[k0]);
-            for (int64_t k = k0 + 1; k < k1; ++k)
-              if (better(static_cast<T>(x[k]), bv)) {
-                bv = static_cast<T>(x[k]);
-                bi = k;
-              }
-            part[s] = {bv, bi};
+            const int64_t k0 = s * kSeg, bi = k0 + FirstExtreme<DType, kMax>(x + k0, std::min(K, k0 + kSeg) - k0);
+            part[s] = {static_cast<T>(x[bi]), bi};
           }
         });
         auto best = part[0];
@@ -1153,17 +1225,8 @@ void DefineArg(OpDef& op) {
       }
       if (inner == 1) {
         ParallelFor(v.outer, std::max<int64_t>(1, kSeg / K), [&](int64_t b, int64_t e) {
-          for (int64_t o = b; o < e; ++o) {
-            const DType* r = x + o * K;
-            int64_t bi = 0;
-            T bv = static_cast<T>(r[0]);
-            for (int64_t k = 1; k < K; ++k)
-              if (better(static_cast<T>(r[k]), bv)) {
-                bv = static_cast<T>(r[k]);
-                bi = k;
-              }
-            Store(y, o, static_cast<double>(bi), rq);
-          }
+          for (int64_t o = b; o < e; ++o)
+            Store(y, o, static_cast<double>(FirstExtreme<DType, kMax>(x + o * K, K)), rq);
         });
         return;
       }

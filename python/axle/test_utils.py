@@ -1,13 +1,26 @@
 """Helpers for testing ops (MXNet's mx.test_utils): numeric gradient checks and comparisons."""
+import contextlib
 import os
 import sys
 
 import numpy as np
 
 from . import ndarray as nd
+from ._lib import ffi, lib
 from .ndarray._op import op_gradient
 
-__all__ = ["op_gradient", "numeric_grad", "check_numeric_gradient", "assert_almost_equal", "get_mnist"]
+__all__ = ["op_gradient", "numeric_grad", "check_numeric_gradient", "assert_almost_equal", "get_mnist", "training"]
+
+
+@contextlib.contextmanager
+def training(on=True):
+    """Runs the block with ops in training mode (on) or inference mode on this thread."""
+    prev = ffi.new("int*")
+    lib.AxSetIsTraining(1 if on else 0, prev)
+    try:
+        yield
+    finally:
+        lib.AxSetIsTraining(prev[0], ffi.NULL)
 
 
 def assert_almost_equal(a, b, rtol=1e-5, atol=1e-7, names=("a", "b")):

@@ -710,7 +710,7 @@ SIGNATURE_CASES = [
     ("slice", ["data", "begin", "end", "step", "out", "name"]),
     ("Cast", ["data", "dtype", "out", "name"]),
     ("transpose", ["data", "axes", "out", "name"]),
-    ("_plus_scalar", ["data", "scalar", "out", "name"]),
+    ("_plus_scalar", ["data", "scalar", "is_int", "out", "name"]),
     ("_random_uniform", ["low", "high", "shape", "ctx", "dtype", "out", "name"]),
 ]
 

@@ -18,21 +18,9 @@ import numpy as np
 import pytest
 
 import axle as mx
-from axle._lib import ffi, lib
-from axle.test_utils import check_numeric_gradient, op_gradient
+from axle.test_utils import check_numeric_gradient, op_gradient, training
 
 nd = mx.nd
-
-
-@contextlib.contextmanager
-def training(on=True):
-    """Training mode for the ops run on this thread (autograd.record(train_mode=True) in MXNet)."""
-    prev = ffi.new("int*")
-    lib.AxSetIsTraining(1 if on else 0, prev)
-    try:
-        yield
-    finally:
-        lib.AxSetIsTraining(prev[0], ffi.NULL)
 
 
 def rand(shape, seed=0, lo=-1.0, hi=1.0):
@@ -513,6 +501,23 @@ def test_max_pooling_gradient_goes_to_the_first_maximum():
                     kernel=(2,), stride=(1,))
     np.testing.assert_array_equal(g[0].asnumpy(), [[[0, 2, 0]]])
 
+
+
+@pytest.mark.parametrize("hw", [(4, 6), (5, 7), (2, 2)])
+def test_max_pooling_2x2_fast_path_matches_the_generic_one(hw):
+    # 2-D 2x2/2 max pooling has its own loop; 3-D pooling with a (1, 2, 2) window over two depth
+    # slices runs the generic one: both must give the same bits, ties and NaN included
+    rng = np.random.RandomState(0)
+    x = rng.randint(0, 3, (2, 3, 2) + hw).astype(np.float32)
+    x[0, 0, 0, 0, 0] = np.nan
+    dy = rng.uniform(-1, 1, (2, 3, 2, hw[0] // 2, hw[1] // 2)).astype(np.float32)
+    generic = nd.Pooling(nd.array(x), kernel=(1, 2, 2), stride=(1, 2, 2)).asnumpy()
+    g_generic = op_gradient("Pooling", [nd.array(x)], [nd.array(dy)], kernel=(1, 2, 2), stride=(1, 2, 2))[0]
+    for d in range(2):
+        fast = nd.Pooling(nd.array(x[:, :, d]), kernel=(2, 2), stride=(2, 2)).asnumpy()
+        np.testing.assert_array_equal(fast, generic[:, :, d])
+        g_fast = op_gradient("Pooling", [nd.array(x[:, :, d])], [nd.array(dy[:, :, d])], kernel=(2, 2), stride=(2, 2))
+        np.testing.assert_array_equal(g_fast[0].asnumpy(), g_generic.asnumpy()[:, :, d])
 
 # ---- BatchNorm ------------------------------------------------------------------------------- #
 def bn_data():

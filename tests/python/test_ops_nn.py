@@ -6,15 +6,13 @@ Forward results are compared with numpy references computed in float64 on the sa
 rounded) inputs; gradients with central differences (check_numeric_gradient, float64); the loss
 heads' gradients with numbers computed offline with MXNet 1.9.1 and with numpy formulas.
 """
-import contextlib
 import math
 
 import numpy as np
 import pytest
 
 import axle as mx
-from axle._lib import ffi, lib
-from axle.test_utils import check_numeric_gradient, op_gradient
+from axle.test_utils import check_numeric_gradient, op_gradient, training
 
 RTOL = {"float16": 2e-3, "float32": 2e-5, "float64": 1e-12}
 ATOL = {"float16": 2e-3, "float32": 1e-5, "float64": 1e-12}
@@ -51,16 +49,6 @@ def check(got, expected, dtype):
 
 def nd(x, dtype=None):
     return mx.nd.array(x, dtype=dtype or x.dtype)
-
-
-@contextlib.contextmanager
-def training(on=True):
-    prev = ffi.new("int*")
-    lib.AxSetIsTraining(1 if on else 0, prev)
-    try:
-        yield
-    finally:
-        lib.AxSetIsTraining(prev[0], ffi.NULL)
 
 
 def grads(op, inputs, attrs=None, ograd=None):
@@ -275,6 +263,34 @@ def test_activation_softrelu_is_stable_for_large_inputs():
     np.testing.assert_allclose(y, np.logaddexp(0, x), rtol=1e-12, atol=1e-300)
     assert np.isfinite(y).all()
 
+
+VMATH = {"Activation(tanh)": (lambda a: mx.nd.Activation(a, act_type="tanh"), np.tanh),
+         "Activation(sigmoid)": (lambda a: mx.nd.Activation(a, act_type="sigmoid"), lambda x: 1 / (1 + np.exp(-x))),
+         "tanh": (mx.nd.tanh, np.tanh), "sigmoid": (mx.nd.sigmoid, lambda x: 1 / (1 + np.exp(-x))),
+         "exp": (mx.nd.exp, np.exp)}
+
+
+@pytest.mark.parametrize("name", sorted(VMATH))
+def test_vectorised_float32_math_over_the_range(name):
+    # float32 exp/tanh/sigmoid run vectorised kernels (ops/cpu/vec_math.h): within 3 ulp of float64
+    # wherever the result is a normal float32, exact limits, NaN kept, -0 kept by tanh
+    f, ref = VMATH[name]
+    x = np.concatenate([np.linspace(-100, 100, 400001), np.linspace(-1, 1, 100001),
+                        [0.625, np.nextafter(np.float32(0.625), np.float32(0)), 9, -9, 44.36, -44.37, 87.3, -87.3,
+                         88.7, 88.72, 89, np.inf, -np.inf, 1e-30, -1e-30]]).astype(np.float32)
+    got = f(mx.nd.array(x)).asnumpy().astype(np.float64)
+    with np.errstate(over="ignore"):
+        want = ref(x.astype(np.float64))
+    big = np.abs(want) > np.finfo(np.float32).max
+    assert (got[big] == np.inf).all()
+    normal = (np.abs(want) >= np.finfo(np.float32).tiny) & ~big
+    ulp = np.spacing(np.abs(want[normal]).astype(np.float32)).astype(np.float64)
+    err = np.abs(got[normal] - want[normal]) / ulp
+    assert err.max() <= 3, (err.max(), x[normal][err.argmax()])
+    assert (np.abs(got[~normal & ~big]) <= np.finfo(np.float32).tiny).all()
+    assert np.isnan(f(mx.nd.array(np.array([np.nan], np.float32))).asnumpy()).all()
+    if "tanh" in name:
+        assert np.signbit(f(mx.nd.array(np.array([-0.0], np.float32))).asnumpy()[0])
 
 @pytest.mark.parametrize("act", ACT_TYPES)
 def test_activation_gradient(act):

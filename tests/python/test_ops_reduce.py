@@ -355,6 +355,22 @@ def test_arg_long_segments_keep_first():
     assert mx.nd.argmin(mx.nd.array(x)).asscalar() == 90000
 
 
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n", [1, 5, 8, 9, 33, 1000])
+def test_arg_rows_first_occurrence(dtype, n):
+    # rows long enough for the vector lanes: ties in different lanes and in the tail, NaN, -0.0
+    rng = np.random.default_rng(n)
+    x = rng.integers(-3, 4, size=(6, n)).astype(dtype)
+    x[1, -1] = 9
+    x[2, n // 2:] = np.nan
+    x[3] = -0.0
+    x[3, n // 3] = 0.0
+    for op in ("argmax", "argmin"):
+        expected = [getattr(np, op)(r) if not np.isnan(r).any() else int(np.argmax(np.isnan(r)))
+                    for r in x]
+        check(getattr(mx.nd, op)(mx.nd.array(x, dtype=dtype), axis=1), np.array(expected, np.float64), dtype)
+
 # ---- norm ----------------------------------------------------------------------------------------
 NORM_CASES = [
     ((5,), {}), ((4, 5), {"ord": 1}), ((4, 5), {"axis": 1}), ((4, 5), {"axis": 0, "ord": 1}),
