@@ -20,7 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 def test_trains_to_090_on_the_bundled_sample(tmp_path, caplog):
     tic = time.time()
     with caplog.at_level("INFO"):
-        acc = mnist.main(["--prefix", str(tmp_path / "m")])
+        acc = mnist.train(["--prefix", str(tmp_path / "m")])
     assert acc >= 0.90
     assert time.time() - tic < 60
     lines = [r.getMessage() for r in caplog.records]
@@ -65,3 +65,4 @@ def test_help_is_true_to_the_code():
 def test_console_script_is_declared():
     with open(os.path.join(ROOT, "pyproject.toml")) as f:
         assert 'axle-mnist = "axle.examples.mnist:main"' in f.read()
+    assert mnist.main(["--epochs", "1", "--prefix", ""]) is None  # a console script's exit status 0

@@ -8,6 +8,7 @@ checkpoint <prefix>-symbol.json and <prefix>-<epochs:04d>.params, which MXNet 1.
 """
 import argparse
 import logging
+import os
 import sys
 import time
 
@@ -25,7 +26,8 @@ def mlp():
 
 
 def parse_args(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m axle.examples.mnist", description=__doc__,
+    prog = "axle-mnist" if os.path.basename(sys.argv[0]) == "axle-mnist" else "python -m axle.examples.mnist"
+    ap = argparse.ArgumentParser(prog=prog, description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", default=None,
                     help="folder with the MNIST IDX files (train-images-idx3-ubyte[.gz], ...); default: "
@@ -41,7 +43,8 @@ def parse_args(argv=None):
     return ap.parse_args(argv)
 
 
-def main(argv=None):
+def train(argv=None):
+    """Runs the example with command-line arguments argv; returns the final validation accuracy."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     import numpy as np
@@ -62,6 +65,11 @@ def main(argv=None):
     if args.prefix:
         mod.save_checkpoint(args.prefix, args.epochs)
     return acc
+
+
+def main(argv=None):
+    """The command (python -m axle.examples.mnist, axle-mnist)."""
+    train(argv)
 
 
 if __name__ == "__main__":

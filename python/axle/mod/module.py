@@ -27,6 +27,15 @@ def _check_input_names(symbol, names, typename, throw):
         logging.warning(msg)
 
 
+def _load(src, dst):
+    """Copies a batch's array into a bound input (one copy op; numpy arrays and other shapes
+    through NDArray assignment)."""
+    if isinstance(src, nd.NDArray) and src.shape == dst.shape:
+        src.copyto(dst)
+    else:
+        dst[:] = src
+
+
 def _shape_key(descs):
     return tuple((d.name, tuple(d.shape)) for d in descs or ())
 
@@ -380,12 +389,12 @@ class Module(BaseModule):
         ex = self._exec
         args = ex.arg_dict
         for name, src in zip(self._data_names, data):
-            args[name][:] = src
+            _load(src, args[name])
         label = data_batch.label
         if label and self._label_shapes:
             for name, src in zip(self._label_names, label):
                 if name in args:
-                    args[name][:] = src
+                    _load(src, args[name])
         ex.forward(is_train=is_train)
 
     def _reshape_for(self, data_batch):
