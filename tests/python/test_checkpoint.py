@@ -104,3 +104,17 @@ def test_axle_checkpoint_predicts_what_mxnet_predicted(model):
     out = mod.predict(mx.io.NDArrayIter(x, batch_size=16)).asnumpy()
     np.testing.assert_allclose(out, mxnet_out, rtol=0, atol=1e-5)
     np.testing.assert_allclose(out, mx.nd.load(prefix + "-axle.params")["output"].asnumpy(), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_module_fit_trains_as_mxnet_module_fit(model):
+    # the committed Axle checkpoint came from Module.fit (3 epochs of SGD with momentum, from
+    # models.axle_checkpoint_setup); MXNet's Module.fit from the same start ended with these values
+    _, args, aux = mx.model.load_checkpoint(os.path.join(DATA, f"ax_{model}"), 3)
+    mxnet = mx.nd.load(os.path.join(DATA, f"ax_{model}-mxnet.params"))
+    theirs = {k: v.asnumpy() for k, v in mxnet.items() if k != "output"}
+    ours = {f"arg:{k}": v.asnumpy() for k, v in args.items()}
+    ours.update({f"aux:{k}": v.asnumpy() for k, v in aux.items()})
+    assert sorted(ours) == sorted(theirs)
+    for k in ours:
+        np.testing.assert_allclose(ours[k], theirs[k], rtol=1e-4, atol=1e-5, err_msg=k)

@@ -11,20 +11,9 @@ from .. import metric
 from .. import ndarray as nd
 from ..init import Uniform
 from ..io import DataBatch, DataDesc
-from ..model import BatchEndParam
+from ..model import BatchEndParam, _call_all
 
 __all__ = ["BaseModule"]
-
-
-def _as_list(obj):
-    return obj if isinstance(obj, list) else [obj]
-
-
-def _call_all(callbacks, *args):
-    if callbacks is None:
-        return
-    for cb in _as_list(callbacks):
-        cb(*args)
 
 
 def _check_names_match(names, descs, what, throw):

@@ -20,3 +20,24 @@ def bn(mx):
 
 
 MODELS = {"mlp": (mlp, (20,)), "bn": (bn, (3, 6, 6))}
+
+
+def axle_checkpoint_setup(mx, name):
+    """What make_axle_checkpoint.py trains from (and check_axle_checkpoint.py trains again in
+    MXNet): (symbol, training data, labels, initial arg params, initial aux states, test inputs),
+    all drawn from numpy's RandomState(7)."""
+    import numpy as np
+    build, shape = MODELS[name]
+    rng = np.random.RandomState(7)
+    x = rng.rand(64, *shape).astype(np.float32)
+    y = rng.randint(0, 10, 64).astype(np.float32)
+    sym = build(mx)
+    arg_shapes, _, aux_shapes = sym.infer_shape(data=(16,) + shape)
+    args = {n: mx.nd.array(rng.uniform(-0.3, 0.3, s)) for n, s in zip(sym.list_arguments(), arg_shapes)
+            if n not in ("data", "softmax_label")}
+    aux = {n: mx.nd.array(rng.uniform(0.5, 1.5, s)) for n, s in zip(sym.list_auxiliary_states(), aux_shapes)}
+    test_x = rng.rand(10, *shape).astype(np.float32)
+    return sym, x, y, args, aux, test_x
+
+
+FIT = dict(num_epoch=3, optimizer="sgd", optimizer_params={"learning_rate": 0.1, "momentum": 0.9})
