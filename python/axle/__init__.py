@@ -14,6 +14,7 @@ from .base import AxleError, MXNetError  # noqa: F401
 from .context import Context, cpu, current_context, gpu, num_gpus  # noqa: F401
 from .executor import Executor  # noqa: F401
 from . import callback, init, io, lr_scheduler, metric, model, optimizer, registry  # noqa: F401
+from . import mod  # noqa: F401
 
 nd = ndarray
 sym = symbol

@@ -9,6 +9,7 @@ _DTYPE_CODES = {
     np.dtype(np.int32): 4, np.dtype(np.int8): 5, np.dtype(np.int64): 6, np.dtype(np.bool_): 7,
 }
 _CODE_DTYPES = {v: k for k, v in _DTYPE_CODES.items()}
+_CODE_NAMES = {v: k.name for k, v in _DTYPE_CODES.items()}
 
 
 def dtype_code(dtype):
@@ -31,7 +32,7 @@ def code_dtype(code):
 
 
 def dtype_name(dtype):
-    return code_dtype(dtype_code(dtype)).name
+    return _CODE_NAMES[dtype_code(dtype)]
 
 
 _Null = None

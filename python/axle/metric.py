@@ -10,6 +10,10 @@ import numpy
 
 from . import ndarray as nd
 from . import registry
+from .ndarray._op import invoke as _invoke
+from .ndarray.ndarray import _OPS as _OP
+
+_INT32 = {"dtype": "int32"}
 
 __all__ = ["EvalMetric", "CompositeEvalMetric", "Accuracy", "TopKAccuracy", "F1", "MCC", "Perplexity", "MAE", "MSE",
            "RMSE", "CrossEntropy", "NegativeLogLikelihood", "PearsonCorrelation", "Loss", "CustomMetric", "np",
@@ -190,15 +194,54 @@ class CompositeEvalMetric(EvalMetric):
 @alias("acc")
 class Accuracy(EvalMetric):
     """The fraction of predictions equal to the label; predictions with a class axis (axis) are
-    reduced by argmax first."""
+    reduced by argmax first.
+
+    With NDArray inputs the counting runs on the engine and update() does not wait for the
+    predictions: each batch's count of correct predictions stays a pending NDArray, read (one
+    wait) when sum_metric or global_sum_metric is read, e.g. by get(). So a training loop that
+    updates the metric every batch keeps pushing work instead of stopping for each batch."""
+
+    _FLUSH_EVERY = 1 << 20  # instances; counts are read at the latest this often
 
     def __init__(self, axis=1, name="accuracy", output_names=None, label_names=None):
+        self._pending = []  # NDArrays of counts of correct predictions, not read yet
+        self._pending_inst = 0
         super().__init__(name, axis=axis, output_names=output_names, label_names=label_names, has_global_stats=True)
         self.axis = axis
+
+    def _flush(self):
+        if self._pending:
+            correct = sum(int(c.asnumpy().sum()) for c in self._pending)
+            self._pending, self._pending_inst = [], 0
+            self._sum += correct
+            self._global_sum += correct
+
+    @property
+    def sum_metric(self):
+        self._flush()
+        return self._sum
+
+    @sum_metric.setter
+    def sum_metric(self, value):
+        self._flush()
+        self._sum = value
+
+    @property
+    def global_sum_metric(self):
+        self._flush()
+        return self._global_sum
+
+    @global_sum_metric.setter
+    def global_sum_metric(self, value):
+        self._flush()
+        self._global_sum = value
 
     def update(self, labels, preds):
         labels, preds = check_label_shapes(labels, preds, True)
         for label, pred in zip(labels, preds):
+            if isinstance(pred, nd.NDArray) and isinstance(label, nd.NDArray):
+                self._update_on_engine(label, pred)
+                continue
             pred = _np(pred)
             label = _np(label)
             if pred.shape != label.shape:
@@ -207,6 +250,28 @@ class Accuracy(EvalMetric):
             label = label.astype("int32").ravel()
             check_label_shapes(label, pred)
             self._add(int((pred == label).sum()), len(pred))
+
+    def _update_on_engine(self, label, pred):
+        # the ops by handle (this runs every batch of a training loop)
+        if pred.shape != label.shape:
+            pred = _invoke(_OP.argmax, [pred], {"axis": self.axis})
+        n = pred.size
+        if label.size != n:
+            raise ValueError(f"Shape of labels {label.size} does not match shape of predictions {n}")
+        # as the numpy path: both cast to int32 (labels truncated), then compared
+        if pred.ndim != 1:
+            pred = pred.reshape((n,))
+        if label.ndim != 1:
+            label = label.reshape((n,))
+        pred = _invoke(_OP.Cast, [pred], _INT32)
+        if label.dtype != numpy.int32:
+            label = _invoke(_OP.Cast, [label], _INT32)
+        self._pending.append(_invoke(_OP.sum, [_invoke(_OP.broadcast_equal, [pred, label])]))
+        self._pending_inst += n
+        self.num_inst += n
+        self.global_num_inst += n
+        if self._pending_inst >= self._FLUSH_EVERY:
+            self._flush()
 
 
 @register

@@ -14,6 +14,8 @@ import numpy as np
 
 from . import ndarray as nd
 from .ndarray import NDArray
+from .ndarray._op import invoke as _invoke
+from .ndarray.ndarray import _OPS
 
 __all__ = ["Optimizer", "SGD", "NAG", "Adam", "AdaGrad", "RMSProp", "AdaDelta", "Ftrl", "Signum", "Test",
            "Updater", "create", "register", "get_updater"]
@@ -254,10 +256,12 @@ class SGD(_WithMomentum):
     def update(self, index, weight, grad, state):
         lr, wd = self._prepare(index, weight, grad)
         kw = self._op_kwargs(lr=lr, wd=wd, lazy_update=self.lazy_update)
+        # the update ops by handle: this runs for every parameter of every batch
         if state is not None:
-            nd.sgd_mom_update(weight, grad, state, out=weight, momentum=self.momentum, **kw)
+            kw["momentum"] = self.momentum
+            _invoke(_OPS.sgd_mom_update, [weight, grad, state], kw, out=weight)
         else:
-            nd.sgd_update(weight, grad, out=weight, **kw)
+            _invoke(_OPS.sgd_update, [weight, grad], kw, out=weight)
 
 
 @register

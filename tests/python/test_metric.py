@@ -128,3 +128,23 @@ def test_loss_metric_is_the_mean_of_outputs():
     m.update(None, [mx.nd.array([[1.0, 2.0], [3.0, 4.0]])])
     m.update(None, mx.nd.array([5.0]))
     assert m.get() == ("loss", 3.0)
+
+
+def test_accuracy_counts_ndarrays_on_the_engine():
+    rng = np.random.RandomState(3)
+    pred = rng.rand(50, 4).astype(np.float32)
+    label = np.append(rng.randint(0, 4, 48), [2.7, 3.2]).astype(np.float32)  # truncated, as MXNet's
+    expected = (pred.argmax(axis=1) == label.astype(np.int32)).sum()
+    m = mx.metric.Accuracy()
+    m.update([mx.nd.array(label)], [mx.nd.array(pred)])
+    assert len(m._pending) == 1  # nothing read yet
+    assert m.num_inst == 50
+    m.update([mx.nd.array(label.astype(np.int32))], [mx.nd.array(pred)])
+    assert m.get() == ("accuracy", pytest.approx(2 * expected / 100))
+    assert m._pending == []
+    m.update([mx.nd.array(label).reshape((50, 1))], [mx.nd.array(pred)])
+    m.reset_local()
+    assert m.get_global() == ("accuracy", pytest.approx(3 * expected / 150))
+    assert np.isnan(m.get()[1])
+    with pytest.raises(ValueError, match="does not match"):
+        m.update([mx.nd.array(label[:10])], [mx.nd.array(pred)])

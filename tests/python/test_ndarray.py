@@ -1072,3 +1072,14 @@ def test_attributes_given_positionally_after_inputs():
         mx.nd.clip(x, -1, 1, a_min=0)
     s = mx.sym.clip(mx.sym.Variable("v"), 0, 2)
     assert s.attr("a_min") == "0" and s.attr("a_max") == "2"
+
+
+def test_op_attributes_of_equal_values_and_other_types_stay_apart():
+    # the encoded attributes are cached by (name, type, value): 1, 1.0 and True differ
+    x = mx.nd.array(np.arange(6, dtype=np.float32).reshape(2, 3))
+    np.testing.assert_array_equal(mx.nd.sum(x, axis=1).asnumpy(), [3, 12])
+    np.testing.assert_array_equal(mx.nd.sum(x, axis=0).asnumpy(), [3, 5, 7])
+    assert mx.nd.sum(x, axis=1, keepdims=True).shape == (2, 1)
+    assert mx.nd.sum(x, axis=1, keepdims=False).shape == (2,)
+    np.testing.assert_array_equal((x * 1).asnumpy(), (x * 1.0).asnumpy())
+    np.testing.assert_array_equal(mx.nd.clip(x, a_min=[1][0], a_max=4.5).asnumpy(), np.clip(x.asnumpy(), 1, 4.5))

@@ -37,28 +37,32 @@ def attr_str(v):
     return str(v)
 
 
-_attr_cache = {}
-
-
-def _attr_arrays(attrs):
-    """(count, keys, vals, keep-alive) C arrays for string attributes; cached by value, since
-    training loops pass the same attributes (lr, wd, scalar) again and again."""
-    try:
-        key = tuple((k, type(v), v) for k, v in attrs.items())
-        hit = _attr_cache.get(key)
-    except TypeError:  # an unhashable value (a list): build it every time
-        key, hit = None, None
-    if hit is not None:
-        return hit
+def _encode_attrs(attrs):
     keep = [ffi.new("char[]", k.encode()) for k in attrs] + [ffi.new("char[]", attr_str(v).encode())
                                                                for v in attrs.values()]
     m = len(attrs)
-    res = m, ffi.new("char*[]", keep[:m]), ffi.new("char*[]", keep[m:]), keep
-    if key is not None:
-        if len(_attr_cache) >= 4096:
+    return m, ffi.new("char*[]", keep[:m]), ffi.new("char*[]", keep[m:]), keep
+
+
+_attr_cache = {}
+_ATTR_CACHE_SIZE = 512
+
+
+def _attr_arrays(attrs):
+    """The attributes as C string arrays. Training loops call the same ops with the same
+    attributes every batch (an optimizer's update, a metric's argmax): those encodings are kept
+    (the core copies the strings, so sharing them is safe)."""
+    try:
+        key = tuple((k, type(v), v) for k, v in attrs.items())
+        hit = _attr_cache.get(key)
+    except TypeError:  # an unhashable value (a list): encode it each time
+        return _encode_attrs(attrs)
+    if hit is None:
+        hit = _encode_attrs(attrs)
+        if len(_attr_cache) >= _ATTR_CACHE_SIZE:
             _attr_cache.clear()
-        _attr_cache[key] = res
-    return res
+        _attr_cache[key] = hit
+    return hit
 
 
 _new = None  # set by ndarray.py (avoids an import per call)
@@ -73,6 +77,17 @@ def _out_buffers():
         return _tls.bufs
     except AttributeError:
         b = _tls.bufs = (ffi.new("int*"), ffi.new("AxNDArrayHandle**"))
+        return b
+
+
+def _one_out_buffers():
+    """This thread's out-parameters for a call writing one given array: (num_outputs, the
+    handle array, outputs pointing at it), reused by every call."""
+    try:
+        return _tls.one
+    except AttributeError:
+        arr = ffi.new("AxNDArrayHandle[1]")
+        b = _tls.one = (ffi.new("int*"), arr, ffi.new("AxNDArrayHandle**", arr))
         return b
 
 
@@ -95,7 +110,16 @@ def invoke(op, inputs, attrs=None, out=None):
             return _new(outp[0][0])
         # copy the borrowed handles out before anything else can call into the core
         return [_new(h) for h in ffi.unpack(outp[0], nout[0])]
-    outs = out if isinstance(out, (list, tuple)) else [out]
+    if not isinstance(out, (list, tuple)):
+        nout, arr, outp = _one_out_buffers()
+        nout[0] = 1
+        arr[0] = out.handle
+        outp[0] = arr
+        rc = _invoke_c(op, len(inputs), [x.handle for x in inputs], nout, outp, m, keys, vals)
+        if rc:
+            check(rc)
+        return out
+    outs = out
     nout = ffi.new("int*", len(outs))
     arr = ffi.new("AxNDArrayHandle[]", [o.handle for o in outs])
     outp = ffi.new("AxNDArrayHandle**", arr)
