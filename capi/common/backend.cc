@@ -5,6 +5,8 @@
 #include <mutex>
 #include <string>
 
+#include "ops/registry.h"
+
 namespace axle {
 namespace {
 
@@ -31,10 +33,13 @@ GpuLoader* Load() {
       l->reason = "this Axle has no CUDA backend (" + path + " could not be loaded)";
       return l;
     }
-    using Entry = const DeviceBackend* (*)(const char** reason);
+    using Entry = const DeviceBackend* (*)(const CoreServices* core, const char** reason);
     auto entry = reinterpret_cast<Entry>(dlsym(h, "axle_cuda_backend"));
+    static const CoreServices core = {kBackendAbiVersion, [](const char* name) {
+                                        return const_cast<OpDef*>(OpRegistry::Get()->Find(name));
+                                      }};
     const char* why = nullptr;
-    const DeviceBackend* b = entry ? entry(&why) : nullptr;
+    const DeviceBackend* b = entry ? entry(&core, &why) : nullptr;
     if (!b) {
       l->reason = why ? why : "the CUDA backend did not initialise";
       return l;

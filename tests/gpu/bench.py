@@ -1,0 +1,118 @@
+"""Timings on gpu(0) beside PyTorch on the same card (run by device_check.sh).
+
+1. A large FullyConnected (no bias) and dot against torch.matmul of the same shapes (float32, TF32
+   off on both sides: cuBLAS's plain FP32 path).
+2. An MLP 784-128-64-10, batch 128: forward, backward (the gradient ops) and an SGD step, against
+   the same model in PyTorch (autograd, torch.optim.SGD).
+Prints a short table last (and writes it to --table).
+"""
+import argparse
+import os
+import time
+
+import numpy as np
+import torch
+
+os.environ.setdefault("AXLE_VERBOSE", "1")  # the CUDA backend names its GEMM (cuBLAS or built-in)
+import axle as mx  # noqa: E402
+
+
+def timeit(fn, sync, warmup=3, iters=20):
+    for _ in range(warmup):
+        fn()
+    sync()
+    t = time.perf_counter()
+    for _ in range(iters):
+        fn()
+    sync()
+    return (time.perf_counter() - t) / iters
+
+
+def bench_gemm(rows, n):
+    ctx = mx.gpu(0)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, n), dtype=np.float32)
+    w = rng.standard_normal((n, n), dtype=np.float32)
+    ax, aw = mx.nd.array(x, ctx=ctx), mx.nd.array(w, ctx=ctx)
+    out = mx.nd.zeros((n, n), ctx=ctx)
+    tx, tw = torch.from_numpy(x).cuda(), torch.from_numpy(w).cuda()
+    flop = 2.0 * n * n * n
+    t_fc = timeit(lambda: mx.nd.FullyConnected(ax, aw, num_hidden=n, no_bias=True, out=out), mx.nd.waitall)
+    t_dot = timeit(lambda: mx.nd.dot(ax, aw, out=out), mx.nd.waitall)
+    t_torch = timeit(lambda: torch.matmul(tx, tw.t()), torch.cuda.synchronize)
+    err = np.abs(out.asnumpy() - (tx @ tw).cpu().numpy()).max()
+    rows.append((f"FullyConnected {n}x{n}x{n} fp32", t_fc, t_torch, flop / t_fc / 1e12))
+    rows.append((f"dot {n}x{n}x{n} fp32", t_dot, t_torch, flop / t_dot / 1e12))
+    print(f"gemm n={n}: axle FC {t_fc*1e3:.3f} ms, dot {t_dot*1e3:.3f} ms, torch {t_torch*1e3:.3f} ms, "
+          f"max |dot - torch| {err:.3g}")
+
+
+def bench_mlp(rows, batch=128, steps=50):
+    ctx = mx.gpu(0)
+    rng = np.random.default_rng(0)
+    dims = [(128, 784), (64, 128), (10, 64)]
+    ws = [rng.normal(0, 0.05, size=d).astype(np.float32) for d in dims]
+    bs = [np.zeros(d[0], np.float32) for d in dims]
+    x = rng.uniform(0, 1, size=(batch, 784)).astype(np.float32)
+    y = rng.integers(0, 10, size=(batch,)).astype(np.float32)
+    p = [mx.nd.array(v, ctx=ctx) for pair in zip(ws, bs) for v in pair]
+    xd, yd = mx.nd.array(x, ctx=ctx), mx.nd.array(y, ctx=ctx)
+    lr = 0.1
+
+    def step():
+        h1 = mx.nd.FullyConnected(xd, p[0], p[1], num_hidden=128)
+        a1 = mx.nd.Activation(h1, act_type="relu")
+        h2 = mx.nd.FullyConnected(a1, p[2], p[3], num_hidden=64)
+        a2 = mx.nd.Activation(h2, act_type="relu")
+        o = mx.nd.FullyConnected(a2, p[4], p[5], num_hidden=10)
+        s = mx.nd.SoftmaxOutput(o, yd, normalization="batch")
+        do = mx.nd._backward_SoftmaxOutput(s, s, yd, normalization="batch")
+        da2, dw3, db3 = mx.nd._backward_FullyConnected(do, a2, p[4], p[5], num_hidden=10)
+        dh2 = mx.nd._backward_Activation(da2, h2, a2, act_type="relu")
+        da1, dw2, db2 = mx.nd._backward_FullyConnected(dh2, a1, p[2], p[3], num_hidden=64)
+        dh1 = mx.nd._backward_Activation(da1, h1, a1, act_type="relu")
+        _, dw1, db1 = mx.nd._backward_FullyConnected(dh1, xd, p[0], p[1], num_hidden=128)
+        for w, g in zip(p, [dw1, db1, dw2, db2, dw3, db3]):
+            mx.nd.sgd_update(w, g, lr=lr, out=w)
+        return s
+
+    t_axle = timeit(step, mx.nd.waitall, warmup=5, iters=steps)
+
+    model = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 64),
+                                torch.nn.ReLU(), torch.nn.Linear(64, 10)).cuda()
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    tx, ty = torch.from_numpy(x).cuda(), torch.from_numpy(y).long().cuda()
+
+    def tstep():
+        opt.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.cross_entropy(model(tx), ty)
+        loss.backward()
+        opt.step()
+
+    t_torch = timeit(tstep, torch.cuda.synchronize, warmup=5, iters=steps)
+    rows.append((f"MLP 784-128-64-10 b{batch} step", t_axle, t_torch, None))
+    print(f"mlp step: axle {t_axle*1e3:.3f} ms, torch {t_torch*1e3:.3f} ms")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--table", default=None)
+    args = ap.parse_args()
+    torch.backends.cuda.matmul.allow_tf32 = False
+    print("device:", torch.cuda.get_device_name(0), "| torch", torch.__version__)
+    rows = []
+    for n in (1024, 4096):
+        bench_gemm(rows, n)
+    bench_mlp(rows)
+    lines = ["", f"{'case':<36} {'axle ms':>9} {'torch ms':>9} {'torch/axle':>10} {'TFLOP/s':>8}"]
+    for name, ta, tt, tf in rows:
+        lines.append(f"{name:<36} {ta*1e3:>9.3f} {tt*1e3:>9.3f} {tt/ta:>10.2f} {'' if tf is None else f'{tf:8.1f}':>8}")
+    text = "\n".join(lines)
+    print(text)
+    if args.table:
+        with open(args.table, "w") as f:
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
