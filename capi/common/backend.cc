@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <cstdlib>
 #include <mutex>
 #include <string>
 
@@ -50,6 +51,14 @@ GpuLoader* Load() {
       return l;
     }
     l->backend = b;
+    // The backend's CUDA runtime tears itself down at exit (handlers registered when it loaded,
+    // after the engine's): finish pending GPU work before that, in a handler that runs first.
+    std::atexit([] {
+      try {
+        Engine::Get()->WaitAll();
+      } catch (...) {
+      }
+    });
     return l;
   }();
   return loader;

@@ -39,7 +39,11 @@ void* Alloc(int dev, size_t bytes) {
 
 void Free(int dev, void* p) {
   // cudaFree synchronises the device; the engine has finished every op using p already
-  cudaFree(p);
+  int prev = -1;
+  cudaGetDevice(&prev);
+  if (prev != dev) cudaSetDevice(dev);
+  if (cudaFree(p) != cudaSuccess) cudaGetLastError();
+  if (prev != dev && prev >= 0) cudaSetDevice(prev);
 }
 
 void Copy(void* dst, int, const void* src, int, size_t bytes) {
@@ -134,6 +138,7 @@ extern "C" __attribute__((visibility("default"))) const axle::DeviceBackend* axl
     RegisterNNKernels();
     RegisterReduceKernels();
     RegisterShapeKernels();
+    RegisterConvPoolKernels();
   } catch (const std::exception& ex) {
     why = std::string("registering the CUDA kernels failed: ") + ex.what();
     *reason = why.c_str();

@@ -122,6 +122,7 @@ void RegisterBinaryKernels();
 void RegisterNNKernels();
 void RegisterReduceKernels();
 void RegisterShapeKernels();
+void RegisterConvPoolKernels();
 
 }  // namespace cuda
 }  // namespace axle

@@ -94,6 +94,62 @@ def bench_mlp(rows, batch=128, steps=50):
     print(f"mlp step: axle {t_axle*1e3:.3f} ms, torch {t_torch*1e3:.3f} ms")
 
 
+def bench_lenet(rows, batch=128, steps=30):
+    """LeNet (conv 20@5x5, max-pool 2, conv 50@5x5, max-pool 2, FC 500, FC 10) on 28x28 inputs."""
+    ctx = mx.gpu(0)
+    rng = np.random.default_rng(0)
+    shapes = [(20, 1, 5, 5), (20,), (50, 20, 5, 5), (50,), (500, 800), (500,), (10, 500), (10,)]
+    vals = [rng.normal(0, 0.05, size=s).astype(np.float32) for s in shapes]
+    x = rng.uniform(0, 1, size=(batch, 1, 28, 28)).astype(np.float32)
+    y = rng.integers(0, 10, size=(batch,)).astype(np.float32)
+    p = [mx.nd.array(v, ctx=ctx) for v in vals]
+    xd, yd = mx.nd.array(x, ctx=ctx), mx.nd.array(y, ctx=ctx)
+    pool = dict(kernel=(2, 2), stride=(2, 2), pool_type="max")
+
+    def step():
+        c1 = mx.nd.Convolution(xd, p[0], p[1], kernel=(5, 5), num_filter=20)
+        a1 = mx.nd.Activation(c1, act_type="relu")
+        p1 = mx.nd.Pooling(a1, **pool)
+        c2 = mx.nd.Convolution(p1, p[2], p[3], kernel=(5, 5), num_filter=50)
+        a2 = mx.nd.Activation(c2, act_type="relu")
+        p2 = mx.nd.Pooling(a2, **pool)
+        f = mx.nd.Flatten(p2)
+        h = mx.nd.FullyConnected(f, p[4], p[5], num_hidden=500)
+        a3 = mx.nd.Activation(h, act_type="relu")
+        o = mx.nd.FullyConnected(a3, p[6], p[7], num_hidden=10)
+        s = mx.nd.SoftmaxOutput(o, yd, normalization="batch")
+        do = mx.nd._backward_SoftmaxOutput(s, s, yd, normalization="batch")
+        da3, dw4, db4 = mx.nd._backward_FullyConnected(do, a3, p[6], p[7], num_hidden=10)
+        dh = mx.nd._backward_Activation(da3, h, a3, act_type="relu")
+        df, dw3, db3 = mx.nd._backward_FullyConnected(dh, f, p[4], p[5], num_hidden=500)
+        dp2 = mx.nd.reshape(df, shape=p2.shape)
+        da2 = mx.nd._backward_Pooling(dp2, a2, p2, **pool)
+        dc2 = mx.nd._backward_Activation(da2, c2, a2, act_type="relu")
+        dp1, dw2, db2 = mx.nd._backward_Convolution(dc2, p1, p[2], kernel=(5, 5), num_filter=50)
+        da1 = mx.nd._backward_Pooling(dp1, a1, p1, **pool)
+        dc1 = mx.nd._backward_Activation(da1, c1, a1, act_type="relu")
+        _, dw1, db1 = mx.nd._backward_Convolution(dc1, xd, p[0], kernel=(5, 5), num_filter=20)
+        for w, g in zip(p, [dw1, db1, dw2, db2, dw3, db3, dw4, db4]):
+            mx.nd.sgd_update(w, g, lr=0.05, out=w)
+
+    t_axle = timeit(step, mx.nd.waitall, warmup=3, iters=steps)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 20, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Conv2d(20, 50, 5),
+        torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(800, 500), torch.nn.ReLU(),
+        torch.nn.Linear(500, 10)).cuda()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    tx, ty = torch.from_numpy(x).cuda(), torch.from_numpy(y).long().cuda()
+
+    def tstep():
+        opt.zero_grad(set_to_none=True)
+        torch.nn.functional.cross_entropy(model(tx), ty).backward()
+        opt.step()
+
+    t_torch = timeit(tstep, torch.cuda.synchronize, warmup=3, iters=steps)
+    rows.append((f"LeNet b{batch} step (torch: cuDNN)", t_axle, t_torch, None))
+    print(f"lenet step: axle {t_axle*1e3:.3f} ms, torch {t_torch*1e3:.3f} ms")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--table", default=None)
@@ -101,9 +157,12 @@ def main():
     torch.backends.cuda.matmul.allow_tf32 = False
     print("device:", torch.cuda.get_device_name(0), "| torch", torch.__version__)
     rows = []
-    for n in (1024, 4096):
-        bench_gemm(rows, n)
-    bench_mlp(rows)
+    for name, fn in [("gemm 1024", lambda: bench_gemm(rows, 1024)), ("gemm 4096", lambda: bench_gemm(rows, 4096)),
+                     ("mlp", lambda: bench_mlp(rows)), ("lenet", lambda: bench_lenet(rows))]:
+        try:
+            fn()
+        except Exception as e:  # report and keep the table
+            print(f"{name} bench failed: {type(e).__name__}: {e}")
     lines = ["", f"{'case':<36} {'axle ms':>9} {'torch ms':>9} {'torch/axle':>10} {'TFLOP/s':>8}"]
     for name, ta, tt, tf in rows:
         lines.append(f"{name:<36} {ta*1e3:>9.3f} {tt*1e3:>9.3f} {tt/ta:>10.2f} {'' if tf is None else f'{tf:8.1f}':>8}")

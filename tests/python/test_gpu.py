@@ -107,6 +107,28 @@ CASES = [
     ("softmax", [((3, 4, 5), "r")], {"axis": 1}, True),
     ("softmax", [((2, 300), "r")], {"temperature": 2.0}, True),
     ("log_softmax", [((4, 7), "r")], {}, True),
+    ("sum", [((2, 3, 4), "r")], {"axis": 1}, True),
+    ("sum", [((2, 3, 4), "r")], {}, True),
+    ("mean", [((2, 3, 4), "r")], {"axis": (0, 2), "keepdims": True}, True),
+    ("max", [((2, 3, 4), "r")], {"axis": 2}, False),
+    ("min", [((2, 3, 4), "r")], {"axis": 1, "exclude": True}, False),
+    ("broadcast_to", [((1, 3), "r")], {"shape": (4, 3)}, True),
+    ("broadcast_like", [((3, 1), "r"), ((3, 4), "r")], {}, False),
+    ("transpose", [((2, 3, 4), "r")], {}, True),
+    ("transpose", [((2, 3, 4), "r")], {"axes": (1, 0, 2)}, True),
+    ("Concat", [((2, 3), "r"), ((2, 5), "r")], {"dim": 1}, True),
+    ("Concat", [((2, 3), "r"), ((1, 3), "r"), ((4, 3), "r")], {"dim": 0}, True),
+    ("Convolution", [((2, 3, 7, 6), "r"), ((4, 3, 3, 3), "r"), ((4,), "r")], {"kernel": (3, 3), "num_filter": 4}, True),
+    ("Convolution", [((2, 4, 9, 8), "r"), ((6, 2, 3, 2), "r")],
+     {"kernel": (3, 2), "num_filter": 6, "num_group": 2, "stride": (2, 1), "pad": (1, 1), "dilate": (1, 2),
+      "no_bias": True}, True),
+    ("Convolution", [((2, 3, 10), "r"), ((4, 3, 3), "r"), ((4,), "r")], {"kernel": (3,), "num_filter": 4,
+                                                                         "pad": (1,)}, True),
+    ("Pooling", [((2, 3, 6, 6), "r")], {"kernel": (2, 2), "stride": (2, 2), "pool_type": "max"}, True),
+    ("Pooling", [((2, 3, 7, 7), "r")], {"kernel": (3, 3), "stride": (2, 2), "pad": (1, 1), "pool_type": "avg"}, True),
+    ("Pooling", [((2, 3, 7, 7), "r")], {"kernel": (3, 3), "stride": (2, 2), "pool_type": "avg",
+                                        "pooling_convention": "full", "count_include_pad": False}, True),
+    ("Pooling", [((2, 3, 5, 4), "r")], {"global_pool": True, "pool_type": "avg"}, True),
     ("SoftmaxOutput", [((4, 5), "r"), ((4,), "l5")], {}, False),
     ("SoftmaxOutput", [((4, 5), "r"), ((4,), "l5")], {"normalization": "valid", "use_ignore": True,
                                                        "ignore_label": 1}, False),
@@ -282,3 +304,33 @@ def test_mlp_training_steps_match_cpu():
         results.append([w.asnumpy() for w in p])
     for c, g in zip(*results):
         np.testing.assert_allclose(g, c, rtol=1e-4, atol=1e-5)
+
+
+# ---- interop -----------------------------------------------------------------------------------
+@gpu_only
+def test_dlpack_with_torch_on_gpu():
+    torch = pytest.importorskip("torch")
+    t = torch.arange(12, dtype=torch.float32, device="cuda").reshape(3, 4) * 2
+    a = mx.nd.from_dlpack(t)  # zero copy, the producer's kernel finished first
+    assert a.context == mx.gpu(0)
+    np.testing.assert_array_equal(a.asnumpy(), np.arange(12, dtype=np.float32).reshape(3, 4) * 2)
+    b = (a + 1) * 3
+    tb = torch.from_dlpack(b)
+    assert tb.is_cuda
+    np.testing.assert_array_equal(tb.cpu().numpy(), (np.arange(12).reshape(3, 4) * 2 + 1) * 3)
+    a[:] = 0  # shared memory: torch sees Axle's write
+    mx.nd.waitall()
+    assert float(t.abs().sum()) == 0.0
+
+
+@gpu_only
+def test_cuda_array_interface_with_cupy():
+    cp = pytest.importorskip("cupy")
+    a = mx.nd.array(np.arange(6, dtype=np.float32), ctx=mx.gpu(0)) * 2
+    cai = a.__cuda_array_interface__
+    assert cai["shape"] == (6,) and cai["typestr"] == "<f4" and cai["version"] == 3
+    c = cp.asarray(a)
+    np.testing.assert_array_equal(cp.asnumpy(c), np.arange(6) * 2)
+    assert not hasattr(mx.nd.zeros((2,)), "__cuda_array_interface__")
+    d = mx.nd.from_dlpack(cp.arange(5, dtype=cp.float64))
+    np.testing.assert_array_equal(d.asnumpy(), np.arange(5.0))

@@ -349,6 +349,16 @@ class NDArray:
         versioned = max_version is not None and tuple(max_version) >= (1, 0)
         return to_capsule(self.copy() if copy else self, versioned)
 
+    @property
+    def __cuda_array_interface__(self):
+        """CUDA Array Interface v3 of a GPU array (cupy, numba, torch.as_tensor share it without a copy).
+        Pending Axle ops on the array are finished first, so no stream is given."""
+        if self.context.device_type != "gpu":
+            raise AttributeError("__cuda_array_interface__ exists only for GPU arrays")
+        from .._dlpack import data_pointer
+        return {"shape": self.shape, "typestr": np.dtype(self.dtype).str, "data": (data_pointer(self), False),
+                "strides": None, "version": 3, "stream": None}
+
     def __dlpack_device__(self):
         ctx = self.context
         return (2 if ctx.device_type == "gpu" else 1, ctx.device_id)
