@@ -139,6 +139,8 @@ extern "C" __attribute__((visibility("default"))) const axle::DeviceBackend* axl
     RegisterReduceKernels();
     RegisterShapeKernels();
     RegisterConvPoolKernels();
+    RegisterMiscKernels();
+    RegisterNormKernels();
   } catch (const std::exception& ex) {
     why = std::string("registering the CUDA kernels failed: ") + ex.what();
     *reason = why.c_str();

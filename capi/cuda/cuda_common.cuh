@@ -105,6 +105,13 @@ __device__ inline T BlockReduce(T v, Op op) {
   return r;
 }
 
+// A constant, for Map.
+template <class T>
+struct ConstF {
+  T v;
+  AX_HD T operator()(int64_t) const { return v; }
+};
+
 // Row-major C (M x N) = op(A) op(B) (+ C when accumulate); cuBLAS when it loaded, else a tiled
 // kernel. T is float or double.
 template <class T>
@@ -123,6 +130,8 @@ void RegisterNNKernels();
 void RegisterReduceKernels();
 void RegisterShapeKernels();
 void RegisterConvPoolKernels();
+void RegisterMiscKernels();
+void RegisterNormKernels();
 
 }  // namespace cuda
 }  // namespace axle

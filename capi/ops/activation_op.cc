@@ -1,8 +1,8 @@
 // Activation (relu, sigmoid, tanh, softrelu, softsign) and LeakyReLU (leaky, elu, prelu, selu,
 // gelu), with backward ops that compute the input gradient in one pass.
 #include "graph/grad_util.h"
-#include "ops/cpu/gemm.h"
 #include "ops/activation_op.h"
+#include "ops/cpu/gemm.h"
 #include "ops/cpu/math_functors.h"
 
 namespace axle {

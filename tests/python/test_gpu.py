@@ -116,8 +116,8 @@ CASES = [
     ("broadcast_like", [((3, 1), "r"), ((3, 4), "r")], {}, False),
     ("transpose", [((2, 3, 4), "r")], {}, True),
     ("transpose", [((2, 3, 4), "r")], {"axes": (1, 0, 2)}, True),
-    ("Concat", [((2, 3), "r"), ((2, 5), "r")], {"dim": 1}, True),
-    ("Concat", [((2, 3), "r"), ((1, 3), "r"), ((4, 3), "r")], {"dim": 0}, True),
+    ("Concat", [((2, 3), "r"), ((2, 5), "r")], {"dim": 1, "num_args": 2}, True),
+    ("Concat", [((2, 3), "r"), ((1, 3), "r"), ((4, 3), "r")], {"dim": 0, "num_args": 3}, True),
     ("Convolution", [((2, 3, 7, 6), "r"), ((4, 3, 3, 3), "r"), ((4,), "r")], {"kernel": (3, 3), "num_filter": 4}, True),
     ("Convolution", [((2, 4, 9, 8), "r"), ((6, 2, 3, 2), "r")],
      {"kernel": (3, 2), "num_filter": 6, "num_group": 2, "stride": (2, 1), "pad": (1, 1), "dilate": (1, 2),
@@ -129,6 +129,13 @@ CASES = [
     ("Pooling", [((2, 3, 7, 7), "r")], {"kernel": (3, 3), "stride": (2, 2), "pool_type": "avg",
                                         "pooling_convention": "full", "count_include_pad": False}, True),
     ("Pooling", [((2, 3, 5, 4), "r")], {"global_pool": True, "pool_type": "avg"}, True),
+    ("add_n", [R23, R23, R23], {"num_args": 3}, True),
+    ("add_n", [R23] * 10, {}, False),
+    ("clip", [R23], {"a_min": -1.0, "a_max": 0.5}, True),
+    ("Embedding", [((2, 3), "l10"), ((10, 4), "r")], {"input_dim": 10, "output_dim": 4}, True),
+    ("BatchNorm", [((4, 3, 5), "r"), R3, R3, R3, ((3,), "p")], {"fix_gamma": False}, True),
+    ("BatchNorm", [((4, 6), "r"), ((6,), "r"), ((6,), "r"), ((6,), "r"), ((6,), "p")], {}, True),
+    ("Dropout", [R23], {"p": 0.0}, True),
     ("SoftmaxOutput", [((4, 5), "r"), ((4,), "l5")], {}, False),
     ("SoftmaxOutput", [((4, 5), "r"), ((4,), "l5")], {"normalization": "valid", "use_ignore": True,
                                                        "ignore_label": 1}, False),
@@ -159,9 +166,9 @@ def test_op_on_gpu_matches_cpu(case, dtype):
         return
     rng = np.random.default_rng(1)
     ograds = [rng.uniform(-1, 1, size=c.shape).astype(dtype) for c in cpu]
-    gc = op_gradient(op, [mx.nd.array(x, dtype=dtype) for x in xs], [mx.nd.array(o) for o in ograds], **attrs)
+    gc = op_gradient(op, [mx.nd.array(x, dtype=dtype) for x in xs], [mx.nd.array(o, dtype=dtype) for o in ograds], **attrs)
     gg = op_gradient(op, [mx.nd.array(x, dtype=dtype, ctx=mx.gpu(0)) for x in xs],
-                     [mx.nd.array(o, ctx=mx.gpu(0)) for o in ograds], **attrs)
+                     [mx.nd.array(o, dtype=dtype, ctx=mx.gpu(0)) for o in ograds], **attrs)
     for c, g in zip(gc, gg):
         np.testing.assert_allclose(g.asnumpy(), c.asnumpy(), **TOL[dtype])
 
@@ -199,6 +206,21 @@ def test_fill_and_random_ops():
     mx.random.seed(7)
     u2 = mx.nd.random.uniform(-1, 3, shape=(200000,), ctx=mx.gpu(0)).asnumpy()
     np.testing.assert_array_equal(u, u2)
+
+
+@gpu_only
+def test_dropout_on_gpu():
+    x = mx.nd.ones((200, 300), ctx=mx.gpu(0))
+    y, mask = mx.nd.Dropout(x, p=0.25, mode="always", out=[mx.nd.empty((200, 300), ctx=mx.gpu(0)),
+                                                           mx.nd.empty((200, 300), ctx=mx.gpu(0))])
+    m = mask.asnumpy()
+    assert set(np.unique(m)) <= {0.0, np.float32(1 / 0.75)}
+    assert abs((m == 0).mean() - 0.25) < 0.01
+    np.testing.assert_array_equal(y.asnumpy(), m)
+    _, mask2 = mx.nd.Dropout(x, p=0.5, mode="always", axes=(0,), out=[mx.nd.empty((200, 300), ctx=mx.gpu(0)),
+                                                                      mx.nd.empty((200, 300), ctx=mx.gpu(0))])
+    m2 = mask2.asnumpy()
+    assert (m2 == m2[:1]).all()  # one draw per column, shared along axis 0
 
 
 # ---- copies ------------------------------------------------------------------------------------

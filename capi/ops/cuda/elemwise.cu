@@ -86,11 +86,6 @@ void CastCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector
 }
 
 // ---- fills ---------------------------------------------------------------------------------
-template <class T>
-struct ConstF {
-  T v;
-  AX_HD T operator()(int64_t) const { return v; }
-};
 void Fill(const OpContext& ctx, const NodeAttrs& attrs, const TBlob& out, OpReq req, double v) {
   if (v == 0.0 && req != OpReq::kAdd && req != OpReq::kNull) {
     AX_CUDA_CHECK(cudaMemsetAsync(out.dptr, 0, out.Size() * ItemSize(out.dtype), Stream(ctx)));
