@@ -105,6 +105,26 @@ __device__ inline T BlockReduce(T v, Op op) {
   return r;
 }
 
+// x gathered through per-axis strides: out element i (row-major over out[nd]) is
+// x[sum_d idx_d * sx[d]]; a broadcast axis has stride 0, a permuted one the input's stride.
+struct GatherPlan {
+  int nd;
+  int64_t out[kMaxNDim], sx[kMaxNDim];
+};
+template <class T>
+struct GatherF {
+  const T* x;
+  GatherPlan p;
+  AX_HD T operator()(int64_t i) const {
+    int64_t s = 0;
+    for (int d = p.nd - 1; d >= 0; --d) {
+      s += (i % p.out[d]) * p.sx[d];
+      i /= p.out[d];
+    }
+    return x[s];
+  }
+};
+
 // A constant, for Map.
 template <class T>
 struct ConstF {

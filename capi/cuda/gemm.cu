@@ -1,9 +1,10 @@
 // Row-major GEMM on the GPU: cuBLAS, loaded at run time, or a built-in tiled kernel.
 //
-// cuBLAS is looked for as libcublas.so.13 in, in order: $AXLE_CUBLAS_LIB (a file), the
-// nvidia-cublas wheel beside this library's package (../nvidia/cublas/lib, set by Python in
-// AXLE_CUBLAS_DIR when it finds the wheel elsewhere on sys.path), then the loader's own search
-// (LD_LIBRARY_PATH, the system). AXLE_CUBLAS=0 forces the built-in kernel. The few cuBLAS
+// cuBLAS is looked for as libcublas.so.13 in, in order: $AXLE_CUBLAS_LIB (a file),
+// $AXLE_CUBLAS_DIR (Python sets it when it finds the nvidia-cublas wheel on sys.path), the wheel
+// beside this library's package (../nvidia/cu13/lib, the CUDA 13 wheels' layout, or
+// ../nvidia/cublas/lib), then the loader's own search (a copy already loaded, e.g. by torch;
+// LD_LIBRARY_PATH; the system). AXLE_CUBLAS=0 forces the built-in kernel. The few cuBLAS
 // declarations below are its stable C ABI (cublas_api.h of CUDA 13).
 #include <dlfcn.h>
 
@@ -55,6 +56,7 @@ Cublas* Load() {
     std::vector<std::string> tries;
     if (const char* f = std::getenv("AXLE_CUBLAS_LIB")) tries.push_back(f);
     if (const char* d = std::getenv("AXLE_CUBLAS_DIR")) tries.push_back(std::string(d) + "/libcublas.so.13");
+    tries.push_back(ThisDir() + "../nvidia/cu13/lib/libcublas.so.13");  // CUDA 13 wheels' layout
     tries.push_back(ThisDir() + "../nvidia/cublas/lib/libcublas.so.13");
     tries.push_back("libcublas.so.13");
     void* h = nullptr;

@@ -11,10 +11,11 @@ def _find_cublas():
     if "AXLE_CUBLAS_DIR" in os.environ:
         return
     for p in sys.path:
-        d = os.path.join(p or ".", "nvidia", "cublas", "lib")
-        if os.path.isfile(os.path.join(d, "libcublas.so.13")):
-            os.environ["AXLE_CUBLAS_DIR"] = d
-            return
+        for sub in (("nvidia", "cu13", "lib"), ("nvidia", "cublas", "lib")):  # CUDA 13 wheels, older layout
+            d = os.path.join(p or ".", *sub)
+            if os.path.isfile(os.path.join(d, "libcublas.so.13")):
+                os.environ["AXLE_CUBLAS_DIR"] = d
+                return
 
 
 _find_cublas()

@@ -28,6 +28,19 @@ def timeit(fn, sync, warmup=3, iters=20):
     return (time.perf_counter() - t) / iters
 
 
+def torch_step_time(model, x, y, lr, warmup, iters):
+    """Seconds per SGD step (cross-entropy, autograd) of a torch model on the GPU."""
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    tx, ty = torch.from_numpy(x).cuda(), torch.from_numpy(y).long().cuda()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        torch.nn.functional.cross_entropy(model(tx), ty).backward()
+        opt.step()
+
+    return timeit(step, torch.cuda.synchronize, warmup=warmup, iters=iters)
+
+
 def bench_gemm(rows, n):
     ctx = mx.gpu(0)
     rng = np.random.default_rng(0)
@@ -80,16 +93,7 @@ def bench_mlp(rows, batch=128, steps=50):
 
     model = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 64),
                                 torch.nn.ReLU(), torch.nn.Linear(64, 10)).cuda()
-    opt = torch.optim.SGD(model.parameters(), lr=lr)
-    tx, ty = torch.from_numpy(x).cuda(), torch.from_numpy(y).long().cuda()
-
-    def tstep():
-        opt.zero_grad(set_to_none=True)
-        loss = torch.nn.functional.cross_entropy(model(tx), ty)
-        loss.backward()
-        opt.step()
-
-    t_torch = timeit(tstep, torch.cuda.synchronize, warmup=5, iters=steps)
+    t_torch = torch_step_time(model, x, y, lr, warmup=5, iters=steps)
     rows.append((f"MLP 784-128-64-10 b{batch} step", t_axle, t_torch, None))
     print(f"mlp step: axle {t_axle*1e3:.3f} ms, torch {t_torch*1e3:.3f} ms")
 
@@ -137,15 +141,7 @@ def bench_lenet(rows, batch=128, steps=30):
         torch.nn.Conv2d(1, 20, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Conv2d(20, 50, 5),
         torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(800, 500), torch.nn.ReLU(),
         torch.nn.Linear(500, 10)).cuda()
-    opt = torch.optim.SGD(model.parameters(), lr=0.05)
-    tx, ty = torch.from_numpy(x).cuda(), torch.from_numpy(y).long().cuda()
-
-    def tstep():
-        opt.zero_grad(set_to_none=True)
-        torch.nn.functional.cross_entropy(model(tx), ty).backward()
-        opt.step()
-
-    t_torch = timeit(tstep, torch.cuda.synchronize, warmup=3, iters=steps)
+    t_torch = torch_step_time(model, x, y, 0.05, warmup=3, iters=steps)
     rows.append((f"LeNet b{batch} step (torch: cuDNN)", t_axle, t_torch, None))
     print(f"lenet step: axle {t_axle*1e3:.3f} ms, torch {t_torch*1e3:.3f} ms")
 

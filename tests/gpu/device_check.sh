@@ -15,6 +15,7 @@ step "machine"
 nvidia-smi -L
 python3 --version
 nvcc --version | tail -1
+python3 -c "import glob, site; print('cuBLAS wheels:', [p for d in site.getsitepackages() for p in glob.glob(d + '/nvidia/**/libcublas.so*', recursive=True)])"
 
 step "wheels (cffi, pycparser, scipy-openblas32) from .whl/"
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
@@ -31,8 +32,14 @@ ls -la /tmp/axle-site/axle/*.so
 python3 -c "import axle as mx; print('axle from', mx.__file__); print('num_gpus', mx.context.num_gpus())" || exit 1
 
 step "GPU tests (tests/python/test_gpu.py)"
-timeout 180 python3 -m pytest -q -x -p no:cacheprovider tests/python/test_gpu.py 2>&1 | tail -25
+TO=""
+python3 -c "import pytest_timeout" 2>/dev/null && TO="--timeout=60"
+AXLE_VERBOSE=1 timeout 200 python3 -m pytest -q -rfE -p no:cacheprovider $TO tests/python/test_gpu.py 2>&1 | tail -60
 GPU_TESTS=$?
+
+step "GPU tests of the GEMM users with the built-in kernel (AXLE_CUBLAS=0)"
+AXLE_CUBLAS=0 AXLE_VERBOSE=1 timeout 120 python3 -m pytest -q -rfE -p no:cacheprovider $TO tests/python/test_gpu.py \
+  -k "dot or FullyConnected or Convolution or mlp" 2>&1 | tail -15
 
 step "CPU smoke test"
 timeout 90 python3 -m pytest -q -p no:cacheprovider tests/python/test_ndarray.py \

@@ -116,6 +116,8 @@ CASES = [
     ("broadcast_like", [((3, 1), "r"), ((3, 4), "r")], {}, False),
     ("transpose", [((2, 3, 4), "r")], {}, True),
     ("transpose", [((2, 3, 4), "r")], {"axes": (1, 0, 2)}, True),
+    ("slice", [((4, 5), "r")], {"begin": (1, None), "end": (3, None)}, True),
+    ("slice", [((4, 5, 2), "r")], {"begin": (None, 4), "end": (None, 0), "step": (2, -2)}, True),
     ("Concat", [((2, 3), "r"), ((2, 5), "r")], {"dim": 1, "num_args": 2}, True),
     ("Concat", [((2, 3), "r"), ((1, 3), "r"), ((4, 3), "r")], {"dim": 0, "num_args": 3}, True),
     ("Convolution", [((2, 3, 7, 6), "r"), ((4, 3, 3, 3), "r"), ((4,), "r")], {"kernel": (3, 3), "num_filter": 4}, True),
@@ -242,6 +244,18 @@ def test_copies_between_cpu_and_gpu():
     a.copyto(d64)
     np.testing.assert_array_equal(d64.asnumpy(), x.astype(np.float64))
     np.testing.assert_array_equal(g[1].asnumpy(), x[1])  # a view's copy
+
+
+@gpu_only
+def test_indexing_on_gpu():
+    x = np.arange(60, dtype=np.float32).reshape(3, 4, 5)
+    g = mx.nd.array(x, ctx=mx.gpu(0))
+    np.testing.assert_array_equal(g[1:3, ::2, 1].asnumpy(), x[1:3, ::2, 1])
+    g[0, 1:3] = 7.0
+    g[2, :, 4] = mx.nd.array(np.full((4,), -1.0, np.float32), ctx=mx.gpu(0))
+    x[0, 1:3] = 7.0
+    x[2, :, 4] = -1.0
+    np.testing.assert_array_equal(g.asnumpy(), x)
 
 
 @gpu_only

@@ -176,7 +176,7 @@ void ConvBackward(cudaStream_t st, const Geom& g, int64_t N, int64_t F, int64_t 
 }
 
 void CheckConv(const NodeAttrs& attrs, const ConvParam& p) {
-  AX_CHECK(p.layout < 0 || p.layout <= 2, AX_ERR_NOT_SUPPORTED, attrs.op->name, ": only channel-first layouts");
+  AX_CHECK(p.layout < 0 || p.layout <= 2, AX_ERR_NOT_SUPPORTED, attrs.Who(), ": only channel-first layouts");
 }
 
 void ConvCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
@@ -184,7 +184,7 @@ void ConvCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector
   const auto& p = attrs.get<ConvParam>();
   CheckConv(attrs, p);
   const Geom g = ConvGeom(p, in[0].shape, out[0].shape);
-  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.op->name, {
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
     ConvForward<T>(Stream(ctx), g, in[0].shape[0], p.num_filter, p.num_group, in[0].ptr<T>(), in[1].ptr<T>(),
                    p.no_bias ? nullptr : in[2].ptr<T>(), req[0], out[0].ptr<T>());
   });
@@ -198,7 +198,7 @@ void ConvBackwardCompute(const OpContext& ctx, const NodeAttrs& attrs, const std
   const Geom g = ConvGeom(p, in[1].shape, in[0].shape);
   const int64_t N = in[1].shape[0], F = p.num_filter;
   cudaStream_t st = Stream(ctx);
-  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.op->name, {
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
     ConvBackward<T>(st, g, N, F, p.num_group, in[0].ptr<T>(), in[1].ptr<T>(), in[2].ptr<T>(), req[0], out[0].ptr<T>(),
                     req[1], out[1].ptr<T>());
     if (!p.no_bias && req[2] != OpReq::kNull && F > 0) {
@@ -317,7 +317,7 @@ void PoolCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector
                  const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
   if (req[0] == OpReq::kNull || out[0].Size() == 0) return;
   const PoolGeom pg = MakePool(attrs.get<PoolParam>(), in[0].shape, out[0].shape);
-  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.op->name, {
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
     PoolKernel<<<Blocks(out[0].Size()), kThreads, 0, Stream(ctx)>>>(pg, in[0].ptr<T>(), out[0].ptr<T>(),
                                                                     req[0] == OpReq::kAdd);
     AX_CUDA_LAUNCHED("Pooling");
@@ -330,7 +330,7 @@ void PoolBackwardCompute(const OpContext& ctx, const NodeAttrs& attrs, const std
   if (req[0] == OpReq::kNull) return;
   const PoolGeom pg = MakePool(attrs.get<PoolParam>(), in[1].shape, in[0].shape);
   cudaStream_t st = Stream(ctx);
-  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.op->name, {
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
     if (req[0] != OpReq::kAdd) AX_CUDA_CHECK(cudaMemsetAsync(out[0].dptr, 0, sizeof(T) * out[0].Size(), st));
     if (in[0].Size() == 0) return;
     PoolGradKernel<<<Blocks(in[0].Size()), kThreads, 0, st>>>(pg, in[0].ptr<T>(), in[1].ptr<T>(), in[2].ptr<T>(),

@@ -54,7 +54,7 @@ struct UnaryF {
 template <class OP>
 void UnaryCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                   const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
-  AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.op->name, {
+  AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.Who(), {
     Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(), UnaryF<OP, T>{in[0].ptr<T>()}, "unary op");
   });
 }
@@ -78,8 +78,8 @@ struct CastF {
 };
 void CastCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                  const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
-  AX_GPU_TYPE_SWITCH(in[0].dtype, S, attrs.op->name, {
-    AX_GPU_TYPE_SWITCH(out[0].dtype, D, attrs.op->name, {
+  AX_GPU_TYPE_SWITCH(in[0].dtype, S, attrs.Who(), {
+    AX_GPU_TYPE_SWITCH(out[0].dtype, D, attrs.Who(), {
       Map(ctx, out[0].Size(), req[0], out[0].ptr<D>(), CastF<S, D>{in[0].ptr<S>()}, "Cast");
     });
   });
@@ -91,7 +91,7 @@ void Fill(const OpContext& ctx, const NodeAttrs& attrs, const TBlob& out, OpReq 
     AX_CUDA_CHECK(cudaMemsetAsync(out.dptr, 0, out.Size() * ItemSize(out.dtype), Stream(ctx)));
     return;
   }
-  AX_GPU_TYPE_SWITCH(out.dtype, T, attrs.op->name, { Map(ctx, out.Size(), req, out.ptr<T>(), ConstF<T>{T(v)}, "fill"); });
+  AX_GPU_TYPE_SWITCH(out.dtype, T, attrs.Who(), { Map(ctx, out.Size(), req, out.ptr<T>(), ConstF<T>{T(v)}, "fill"); });
 }
 FCompute FillKernel(double fixed, bool has_value) {
   return [fixed, has_value](const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>&,
@@ -118,12 +118,12 @@ void SampleCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vect
   const auto& p = attrs.get<SampleParam>();
   const int64_t n = out[0].Size();
   if (kKind == 0)
-    AX_CHECK(p.a <= p.b, AX_ERR_INVALID_ARGUMENT, attrs.op->name, ": low (", p.a, ") must be less than high (", p.b, ")");
+    AX_CHECK(p.a <= p.b, AX_ERR_INVALID_ARGUMENT, attrs.Who(), ": low (", p.a, ") must be less than high (", p.b, ")");
   else
-    AX_CHECK(p.b >= 0, AX_ERR_INVALID_ARGUMENT, attrs.op->name, ": scale must be >= 0, got ", p.b);
+    AX_CHECK(p.b >= 0, AX_ERR_INVALID_ARGUMENT, attrs.Who(), ": scale must be >= 0, got ", p.b);
   const uint64_t key = ctx.rng->key();
   const uint64_t first = ctx.rng->Reserve(static_cast<uint64_t>(n) * (kKind == 1 ? 2 : 1));
-  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.op->name, {
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
     Map(ctx, n, req[0], out[0].ptr<T>(), SampleF<T, kKind>{key, first, p.a, p.b}, "sample");
   });
 }
@@ -148,13 +148,13 @@ void UpdateCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vect
                    const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
   const int64_t n = out[0].Size();
   if (n == 0) return;
-  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.op->name, {
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
     T* st[3] = {nullptr, nullptr, nullptr};
     for (int k = 0; k < K::kStates; ++k) st[k] = in[2 + k].ptr<T>();
     UpdateKernel<K, T><<<Blocks(n), kThreads, 0, Stream(ctx)>>>(n, opt::P<T>(attrs.get<OptParam>()), in[0].ptr<T>(),
                                                                in[1].ptr<T>(), st[0], st[1], st[2], out[0].ptr<T>(),
                                                                int(req[0]));
-    AX_CUDA_LAUNCHED(attrs.op->name.c_str());
+    AX_CUDA_LAUNCHED(attrs.Who().c_str());
   });
 }
 

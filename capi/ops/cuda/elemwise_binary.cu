@@ -57,7 +57,7 @@ template <class OP>
 void BinaryCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                    const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
   const TBlob &a = in[0], &b = in[1], &y = out[0];
-  AX_GPU_TYPE_SWITCH(y.dtype, T, attrs.op->name, {
+  AX_GPU_TYPE_SWITCH(y.dtype, T, attrs.Who(), {
     if (a.shape == y.shape && b.shape == y.shape)
       Map(ctx, y.Size(), req[0], y.ptr<T>(), BinarySame<OP, T>{a.ptr<T>(), b.ptr<T>()}, "binary");
     else
@@ -77,7 +77,7 @@ template <class OP>
 void ScalarCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                    const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
   const double s = attrs.get<ScalarParam>().scalar;
-  AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.op->name, {
+  AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.Who(), {
     Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(), ScalarF<OP, T>{in[0].ptr<T>(), static_cast<T>(s)}, "scalar op");
   });
 }

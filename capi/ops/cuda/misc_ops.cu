@@ -27,14 +27,14 @@ struct SumF {
 void AddNCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                  const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
   if (req[0] == OpReq::kNull) return;
-  AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.op->name, {
+  AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.Who(), {
     // the first pass reads every input it sums before the output (which may alias one) is written
     for (size_t b = 0; b < in.size(); b += kMaxIn) {
       SumF<T> f;
       f.k = static_cast<int>(std::min<size_t>(kMaxIn, in.size() - b));
       for (int j = 0; j < f.k; ++j) f.x[j] = in[b + j].ptr<T>();
       AX_CHECK(b == 0 || !std::any_of(in.begin(), in.end(), [&](const TBlob& t) { return t.dptr == out[0].dptr; }),
-               AX_ERR_NOT_SUPPORTED, attrs.op->name, ": more than ", kMaxIn,
+               AX_ERR_NOT_SUPPORTED, attrs.Who(), ": more than ", kMaxIn,
                " inputs with the output aliasing one has no GPU kernel yet");
       Map(ctx, out[0].Size(), b == 0 ? req[0] : OpReq::kAdd, out[0].ptr<T>(), f, "add_n");
     }
@@ -73,7 +73,7 @@ T Bound(double v, bool upper) {  // integers saturate; a NaN bound clips nothing
 void ClipCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                  const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
   const auto& p = attrs.get<ClipParam>();
-  AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.op->name, {
+  AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.Who(), {
     Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(), ClipF<T>{in[0].ptr<T>(), Bound<T>(p.a_min, false), Bound<T>(p.a_max, true)},
         "clip");
   });
@@ -81,7 +81,7 @@ void ClipCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector
 void ClipGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                      const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
   const auto& p = attrs.get<ClipParam>();
-  AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.op->name, {
+  AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.Who(), {
     Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(), ClipGradF<T>{in[0].ptr<T>(), in[1].ptr<T>(), p.a_min, p.a_max},
         "_backward_clip");
   });
@@ -115,7 +115,7 @@ void DropoutCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vec
   const TShape& s = in[0].shape;
   const int64_t n = s.Size();
   const bool apply = (p.mode == 0 || ctx.is_train) && p.p > 0.0f;
-  AX_GPU_FLOAT_SWITCH(in[0].dtype, T, attrs.op->name, {
+  AX_GPU_FLOAT_SWITCH(in[0].dtype, T, attrs.Who(), {
     if (!apply) {  // identity; an all-ones mask
       Map(ctx, n, req[0], out[0].ptr<T>(), ClipF<T>{in[0].ptr<T>(), T(-INFINITY), T(INFINITY)}, "Dropout");
       Map(ctx, n, req[1], out[1].ptr<T>(), ConstF<T>{T(1)}, "Dropout mask");
@@ -136,7 +136,7 @@ void DropoutCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vec
     const double keep = 1.0 - static_cast<double>(p.p);
     const T scale = keep > 0 ? T(1.0 / keep) : T(0);
     if (n == 0 || (req[0] == OpReq::kNull && req[1] == OpReq::kNull)) return;
-    AX_CHECK(req[0] != OpReq::kNull, AX_ERR_NOT_SUPPORTED, attrs.op->name, ": a null output request has no GPU kernel");
+    AX_CHECK(req[0] != OpReq::kNull, AX_ERR_NOT_SUPPORTED, attrs.Who(), ": a null output request has no GPU kernel");
     DropoutKernel<<<Blocks(n), kThreads, 0, Stream(ctx)>>>(n, mp, key, first, keep, scale, in[0].ptr<T>(),
                                                            out[0].ptr<T>(), out[1].ptr<T>(), req[0] == OpReq::kAdd,
                                                            req[1] == OpReq::kAdd, req[1] != OpReq::kNull);
@@ -169,8 +169,8 @@ __global__ void EmbedGradKernel(int64_t n, int64_t rows, int64_t D, const I* idx
 void EmbedCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                   const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
   const auto& p = attrs.get<EmbedParam>();
-  AX_GPU_TYPE_SWITCH(in[0].dtype, I, attrs.op->name, {
-    AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.op->name, {
+  AX_GPU_TYPE_SWITCH(in[0].dtype, I, attrs.Who(), {
+    AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
       Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(),
           EmbedF<I, T>{in[0].ptr<I>(), in[1].ptr<T>(), int64_t(p.input_dim), int64_t(p.output_dim)}, "Embedding");
     });
@@ -182,8 +182,8 @@ void EmbedGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::v
   if (req[0] == OpReq::kNull) return;
   const auto& p = attrs.get<EmbedParam>();
   cudaStream_t st = Stream(ctx);
-  AX_GPU_TYPE_SWITCH(in[1].dtype, I, attrs.op->name, {
-    AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.op->name, {
+  AX_GPU_TYPE_SWITCH(in[1].dtype, I, attrs.Who(), {
+    AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
       if (req[0] != OpReq::kAdd) AX_CUDA_CHECK(cudaMemsetAsync(out[0].dptr, 0, sizeof(T) * out[0].Size(), st));
       const int64_t n = in[1].Size();
       if (n == 0) return;

@@ -48,7 +48,7 @@ void DotCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<
   if (req[0] == OpReq::kNull) return;
   const auto& p = attrs.get<DotParam>();
   DotDims d = GetDotDims(in[0].shape, in[1].shape, p.transpose_a, p.transpose_b);
-  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.op->name, {
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
     Gemm<T>(Stream(ctx), p.transpose_a, p.transpose_b, d.M, d.N, d.K, in[0].ptr<T>(), p.transpose_a ? d.M : d.K,
             in[1].ptr<T>(), p.transpose_b ? d.K : d.N, out[0].ptr<T>(), d.N, req[0] == OpReq::kAdd);
   });
@@ -58,21 +58,29 @@ void DotBackwardCompute(const OpContext& ctx, const NodeAttrs& attrs, const std:
                         const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
   const auto& p = attrs.get<DotParam>();
   DotDims d = GetDotDims(in[1].shape, in[2].shape, p.transpose_a, p.transpose_b);
-  AX_GPU_FLOAT_SWITCH(in[0].dtype, T, attrs.op->name, {
+  AX_GPU_FLOAT_SWITCH(in[0].dtype, T, attrs.Who(), {
     DotBackward<T>(Stream(ctx), p.transpose_a, p.transpose_b, d.M, d.N, d.K, in[0].ptr<T>(), in[1].ptr<T>(),
                    in[2].ptr<T>(), out[0].ptr<T>(), req[0], out[1].ptr<T>(), req[1]);
   });
+}
+
+// batch_dot's view: batch products of op(lhs) (M x K) and op(rhs) (K x N).
+void BatchDims(const DotParam& p, const TShape& l, const TShape& r, int64_t* batch, int64_t* M, int64_t* N,
+               int64_t* K) {
+  const int n = l.ndim();
+  *batch = l.ProdRange(0, n - 2);
+  *M = p.transpose_a ? l[n - 1] : l[n - 2];
+  *K = p.transpose_a ? l[n - 2] : l[n - 1];
+  *N = p.transpose_b ? r[n - 2] : r[n - 1];
 }
 
 void BatchDotCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                      const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
   if (req[0] == OpReq::kNull) return;
   const auto& p = attrs.get<DotParam>();
-  const TShape &l = in[0].shape, &r = in[1].shape;
-  const int n = l.ndim();
-  const int64_t batch = l.ProdRange(0, n - 2), M = p.transpose_a ? l[n - 1] : l[n - 2],
-                K = p.transpose_a ? l[n - 2] : l[n - 1], N = p.transpose_b ? r[n - 2] : r[n - 1];
-  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.op->name, {
+  int64_t batch, M, N, K;
+  BatchDims(p, in[0].shape, in[1].shape, &batch, &M, &N, &K);
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
     for (int64_t b = 0; b < batch; ++b)
       Gemm<T>(Stream(ctx), p.transpose_a, p.transpose_b, M, N, K, in[0].ptr<T>() + b * M * K, p.transpose_a ? M : K,
               in[1].ptr<T>() + b * K * N, p.transpose_b ? K : N, out[0].ptr<T>() + b * M * N, N,
@@ -83,11 +91,9 @@ void BatchDotCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::ve
 void BatchDotBackwardCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                              const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
   const auto& p = attrs.get<DotParam>();
-  const TShape &l = in[1].shape, &r = in[2].shape;
-  const int n = l.ndim();
-  const int64_t batch = l.ProdRange(0, n - 2), M = p.transpose_a ? l[n - 1] : l[n - 2],
-                K = p.transpose_a ? l[n - 2] : l[n - 1], N = p.transpose_b ? r[n - 2] : r[n - 1];
-  AX_GPU_FLOAT_SWITCH(in[0].dtype, T, attrs.op->name, {
+  int64_t batch, M, N, K;
+  BatchDims(p, in[1].shape, in[2].shape, &batch, &M, &N, &K);
+  AX_GPU_FLOAT_SWITCH(in[0].dtype, T, attrs.Who(), {
     for (int64_t b = 0; b < batch; ++b)
       DotBackward<T>(Stream(ctx), p.transpose_a, p.transpose_b, M, N, K, in[0].ptr<T>() + b * M * N,
                      in[1].ptr<T>() + b * M * K, in[2].ptr<T>() + b * K * N, out[0].ptr<T>() + b * M * K, req[0],
@@ -124,7 +130,7 @@ void FCForward(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<T
   int64_t batch, K;
   FCDims(p, in[0].shape, &batch, &K);
   const int64_t H = p.num_hidden;
-  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.op->name, {
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
     T* y = out[0].ptr<T>();
     bool acc = req[0] == OpReq::kAdd;
     if (!p.no_bias && batch * H > 0) {  // y (=|+=) bias, then y += x W^T
@@ -143,7 +149,7 @@ void FCBackward(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<
   FCDims(p, in[1].shape, &batch, &K);
   const int64_t H = p.num_hidden;
   cudaStream_t s = Stream(ctx);
-  AX_GPU_FLOAT_SWITCH(in[0].dtype, T, attrs.op->name, {
+  AX_GPU_FLOAT_SWITCH(in[0].dtype, T, attrs.Who(), {
     const T* dy = in[0].ptr<T>();
     if (req[0] != OpReq::kNull)  // dx = dy W
       Gemm<T>(s, false, false, batch, K, H, dy, H, in[2].ptr<T>(), K, out[0].ptr<T>(), K, req[0] == OpReq::kAdd);
@@ -172,14 +178,14 @@ struct ActGradF {
 void ActCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                 const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
   const int t = attrs.get<ActParam>().act_type;
-  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.op->name, {
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
     Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(), ActF<T>{in[0].ptr<T>(), t}, "Activation");
   });
 }
 void ActGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                     const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
   const int t = attrs.get<ActParam>().act_type;
-  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.op->name, {
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
     Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(), ActGradF<T>{in[0].ptr<T>(), in[1].ptr<T>(), in[2].ptr<T>(), t},
         "_backward_Activation");
   });
@@ -237,8 +243,8 @@ void LaunchSoftmax(const OpContext& ctx, const Layout& L, double temp, const T* 
 
 const SoftmaxParam& CheckSoftmax(const NodeAttrs& attrs, int ndim, int in_dtype, int out_dtype, int* axis) {
   const auto& p = attrs.get<SoftmaxParam>();
-  AX_CHECK(!p.use_length.value_or(false), AX_ERR_NOT_SUPPORTED, attrs.op->name, ": use_length has no GPU kernel yet");
-  AX_CHECK(in_dtype == out_dtype, AX_ERR_NOT_SUPPORTED, attrs.op->name,
+  AX_CHECK(!p.use_length.value_or(false), AX_ERR_NOT_SUPPORTED, attrs.Who(), ": use_length has no GPU kernel yet");
+  AX_CHECK(in_dtype == out_dtype, AX_ERR_NOT_SUPPORTED, attrs.Who(),
            ": a dtype other than the input's has no GPU kernel yet");
   *axis = p.axis < 0 ? p.axis + ndim : p.axis;
   return p;
@@ -250,7 +256,7 @@ void SoftmaxCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vec
   int axis;
   const auto& p = CheckSoftmax(attrs, in[0].shape.ndim(), in[0].dtype, out[0].dtype, &axis);
   Layout L = AxisLayout(in[0].shape, axis);
-  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.op->name, {
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
     LaunchSoftmax<kLog, T>(ctx, L, p.temperature.value_or(1.0), in[0].ptr<T>(), out[0].ptr<T>(), req[0]);
   });
 }
@@ -263,7 +269,7 @@ void SoftmaxGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std:
   const auto& p = CheckSoftmax(attrs, in[2].shape.ndim(), in[1].dtype, out[0].dtype, &axis);
   Layout L = AxisLayout(in[2].shape, axis);
   if (req[0] == OpReq::kNull || Lanes(L) == 0 || L.n == 0) return;
-  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.op->name, {
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
     SoftmaxGradKernel<kLog, T><<<unsigned(Lanes(L)), kReduceThreads, 0, Stream(ctx)>>>(
         L, T(1.0 / p.temperature.value_or(1.0)), in[0].ptr<T>(), in[1].ptr<T>(), out[0].ptr<T>(), req[0] == OpReq::kAdd);
     AX_CUDA_LAUNCHED("softmax backward");
@@ -280,7 +286,7 @@ Layout SoftmaxOutputLayout(const SoftmaxOutputParam& p, const TShape& s) {
 void SoftmaxOutputCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                           const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
   Layout L = SoftmaxOutputLayout(attrs.get<SoftmaxOutputParam>(), in[0].shape);
-  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.op->name, {
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
     LaunchSoftmax<false, T>(ctx, L, 1.0, in[0].ptr<T>(), out[0].ptr<T>(), req[0]);
   });
 }
@@ -320,7 +326,7 @@ void SoftmaxOutputGradCompute(const OpContext& ctx, const NodeAttrs& attrs, cons
   const TShape& s = in[1].shape;
   const bool add = req[0] == OpReq::kAdd;
   cudaStream_t st = Stream(ctx);
-  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.op->name, {
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
     const T* og = in[0].ptr<T>();
     const T* y = in[1].ptr<T>();
     const T* lab = in[2].ptr<T>();

@@ -102,7 +102,7 @@ void BNCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<T
   const auto& p = attrs.get<BNParam>();
   const AxisView v = View(in[0].shape, p.axis);
   if (v.C == 0) return;
-  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.op->name, {
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
     BNForwardKernel<<<unsigned(v.C), kReduceThreads, 0, Stream(ctx)>>>(
         v, ctx.is_train && !p.use_global_stats, p.eps, p.fix_gamma, in[0].ptr<T>(), in[1].ptr<T>(), in[2].ptr<T>(),
         in[3].ptr<T>(), in[4].ptr<T>(), out[0].ptr<T>(), out[1].ptr<T>(), out[2].ptr<T>(), int(req[0]));
@@ -116,7 +116,7 @@ void BNBackwardCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::
   const auto& p = attrs.get<BNParam>();
   const AxisView v = View(in[3].shape, p.axis);
   if (v.C == 0) return;
-  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.op->name, {
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
     BNBackwardKernel<<<unsigned(v.C), kReduceThreads, 0, Stream(ctx)>>>(
         v, ctx.is_train && !p.use_global_stats, p.eps, p.momentum, p.fix_gamma, in[0].ptr<T>(), in[1].ptr<T>(),
         in[2].ptr<T>(), in[3].ptr<T>(), in[4].ptr<T>(), in[6].ptr<T>(), in[7].ptr<T>(), out[0].ptr<T>(),

@@ -99,7 +99,7 @@ void ReduceCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vect
                    const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
   bool red[kMaxNDim];
   ReducedAxes(attrs.get<ReduceParam>(), in[0].shape.ndim(), red);
-  Reduce<Op, kMean>(ctx, attrs.op->name.c_str(), in[0], red, out[0], req[0]);
+  Reduce<Op, kMean>(ctx, attrs.Who().c_str(), in[0], red, out[0], req[0]);
 }
 
 // data (big) summed over the axes along which like (out's shape) broadcasts to it.
@@ -111,32 +111,20 @@ void ReduceSumLikeCompute(const OpContext& ctx, const NodeAttrs& attrs, const st
     int j = i - (big.ndim() - small.ndim());
     red[i] = (j < 0 ? 1 : small[j]) != big[i];
   }
-  Reduce<SumOp>(ctx, attrs.op->name.c_str(), in[0], red, out[0], req[0]);
+  Reduce<SumOp>(ctx, attrs.Who().c_str(), in[0], red, out[0], req[0]);
 }
 
 // ---- broadcasts --------------------------------------------------------------------------------
 // out[i] (=|+=) x[index of i in x] * scale; x right-aligned against out, size-1 axes broadcast.
-struct BcastPlan {
-  int nd;
-  int64_t out[kMaxNDim], sx[kMaxNDim];
-};
 template <class T>
-struct BcastF {
-  const T* x;
-  BcastPlan p;
+struct ScaledF {
+  GatherF<T> g;
   double scale;
-  AX_HD T operator()(int64_t i) const {
-    int64_t s = 0;
-    for (int d = p.nd - 1; d >= 0; --d) {
-      s += (i % p.out[d]) * p.sx[d];
-      i /= p.out[d];
-    }
-    return scale == 1.0 ? x[s] : T(double(x[s]) * scale);
-  }
+  AX_HD T operator()(int64_t i) const { return scale == 1.0 ? g(i) : T(double(g(i)) * scale); }
 };
 void Broadcast(const OpContext& ctx, const char* who, const TBlob& x, const TShape& xshape, const TBlob& y,
                OpReq req, double scale) {
-  BcastPlan p;
+  GatherPlan p;
   p.nd = y.shape.ndim();
   int64_t acc = 1;
   for (int i = p.nd - 1; i >= 0; --i) {
@@ -146,12 +134,12 @@ void Broadcast(const OpContext& ctx, const char* who, const TBlob& x, const TSha
     p.out[i] = y.shape[i];
     acc *= d;
   }
-  AX_GPU_TYPE_SWITCH(y.dtype, T, who, { Map(ctx, y.Size(), req, y.ptr<T>(), BcastF<T>{x.ptr<T>(), p, scale}, who); });
+  AX_GPU_TYPE_SWITCH(y.dtype, T, who, { Map(ctx, y.Size(), req, y.ptr<T>(), ScaledF<T>{GatherF<T>{x.ptr<T>(), p}, scale}, who); });
 }
 
 void BroadcastCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                       const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
-  Broadcast(ctx, attrs.op->name.c_str(), in[0], in[0].shape, out[0], req[0], 1.0);
+  Broadcast(ctx, attrs.Who().c_str(), in[0], in[0].shape, out[0], req[0], 1.0);
 }
 
 // data (a reduction of like) broadcast back to like's shape (out), / R when normalize.
@@ -168,7 +156,7 @@ void BroadcastReducedCompute(const OpContext& ctx, const NodeAttrs& attrs, const
       R *= like[i];
       keep[i] = 1;
     }
-  Broadcast(ctx, attrs.op->name.c_str(), in[0], keep, out[0], req[0], prm.normalize ? 1.0 / double(R) : 1.0);
+  Broadcast(ctx, attrs.Who().c_str(), in[0], keep, out[0], req[0], prm.normalize ? 1.0 / double(R) : 1.0);
 }
 
 void RegisterReduceKernels() {
