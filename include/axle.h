@@ -115,6 +115,9 @@ AX_API int AxNDArrayGetContext(AxNDArrayHandle handle, int *out_dev_type, int *o
 /* Waits for pending writes, then copies nbytes (must equal size * itemsize) in or out. */
 AX_API int AxNDArraySyncCopyFromCPU(AxNDArrayHandle handle, const void *data, size_t nbytes);
 AX_API int AxNDArraySyncCopyToCPU(AxNDArrayHandle handle, void *data, size_t nbytes);
+/* Copies src into dst (same shape and dtype; any devices), asynchronously through the engine:
+ * ordered after earlier writes of src and earlier uses of dst; errors surface at dst's wait. */
+AX_API int AxNDArrayCopyFromTo(AxNDArrayHandle src, AxNDArrayHandle dst);
 /* Block until the array can be read (pending writes done) / written (all pending ops done).
  * Reports an async error carried by the array. */
 AX_API int AxNDArrayWaitToRead(AxNDArrayHandle handle);

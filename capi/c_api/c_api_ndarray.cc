@@ -175,6 +175,12 @@ int AxNDArraySyncCopyToCPU(AxNDArrayHandle handle, void* data, size_t nbytes) {
   AX_API_END
 }
 
+int AxNDArrayCopyFromTo(AxNDArrayHandle src, AxNDArrayHandle dst) {
+  AX_API_BEGIN
+  CopyFromTo(Arr(src, "AxNDArrayCopyFromTo: src"), Arr(dst, "AxNDArrayCopyFromTo: dst"));
+  AX_API_END
+}
+
 int AxNDArrayWaitToRead(AxNDArrayHandle handle) {
   AX_API_BEGIN
   Arr(handle, "AxNDArrayWaitToRead: handle").WaitToRead();

@@ -2,8 +2,11 @@
 
 #include <dlfcn.h>
 
+#include <cstdlib>
 #include <mutex>
 #include <string>
+
+#include "ops/registry.h"
 
 namespace axle {
 namespace {
@@ -31,10 +34,13 @@ GpuLoader* Load() {
       l->reason = "this Axle has no CUDA backend (" + path + " could not be loaded)";
       return l;
     }
-    using Entry = const DeviceBackend* (*)(const char** reason);
+    using Entry = const DeviceBackend* (*)(const CoreServices* core, const char** reason);
     auto entry = reinterpret_cast<Entry>(dlsym(h, "axle_cuda_backend"));
+    static const CoreServices core = {kBackendAbiVersion, [](const char* name) {
+                                        return const_cast<OpDef*>(OpRegistry::Get()->Find(name));
+                                      }};
     const char* why = nullptr;
-    const DeviceBackend* b = entry ? entry(&why) : nullptr;
+    const DeviceBackend* b = entry ? entry(&core, &why) : nullptr;
     if (!b) {
       l->reason = why ? why : "the CUDA backend did not initialise";
       return l;
@@ -45,6 +51,14 @@ GpuLoader* Load() {
       return l;
     }
     l->backend = b;
+    // The backend's CUDA runtime tears itself down at exit (handlers registered when it loaded,
+    // after the engine's): finish pending GPU work before that, in a handler that runs first.
+    std::atexit([] {
+      try {
+        Engine::Get()->WaitAll();
+      } catch (...) {
+      }
+    });
     return l;
   }();
   return loader;

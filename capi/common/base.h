@@ -10,6 +10,14 @@
 
 #include "axle.h"
 
+// Marks small functions that CUDA kernels share with the CPU (the CUDA backend compiles the
+// same functors for the device).
+#ifdef __CUDACC__
+#define AX_HD __host__ __device__
+#else
+#define AX_HD
+#endif
+
 namespace axle {
 
 // An error that crosses the C boundary as an AxStatus and a message.

@@ -1,5 +1,6 @@
 #include "engine/engine.h"
 
+#include "common/backend.h"
 #include "common/parallel.h"
 
 #include <pthread.h>
@@ -93,6 +94,10 @@ std::exception_ptr RunOp(OprBlock* op, const RunContext& rctx) {
   }
   try {
     op->fn(rctx);
+    // GPU ops are complete when they leave the worker (simple and correct: dependants on any
+    // device, and frees back to the pool, need no events); a kernel fault surfaces here.
+    if (rctx.stream)
+      if (const char* err = GpuBackend()->stream_sync(rctx.stream)) throw Error(AX_ERR_RUNTIME, err);
   } catch (const Error& e) {
     return std::make_exception_ptr(Error(e.status(), StrCat("Error in operator ", op->name, ": ", e.what())));
   } catch (const std::bad_alloc&) {
@@ -103,6 +108,17 @@ std::exception_ptr RunOp(OprBlock* op, const RunContext& rctx) {
     return std::make_exception_ptr(Error(AX_ERR_RUNTIME, StrCat("Error in operator ", op->name, ": unknown exception")));
   }
   return nullptr;
+}
+
+// The calling thread's stream for a GPU context (made on first use), nullptr on the CPU.
+void* StreamFor(const Context& ctx) {
+  if (ctx.dev_type != AX_GPU) return nullptr;
+  const DeviceBackend* gpu = GpuBackend();
+  if (!gpu) return nullptr;
+  thread_local std::map<int, void*> streams;
+  void*& s = streams[ctx.dev_id];
+  if (!s) s = gpu->stream_create(ctx.dev_id);
+  return s;
 }
 
 // A blocking wait used by WaitToRead/WaitToWrite.
@@ -272,7 +288,7 @@ class NaiveEngine : public EngineBase {
     op.writes = std::move(writes);
     op.name = name;
     Dedup(&op.reads, &op.writes);
-    RunContext rctx{ctx, nullptr};
+    RunContext rctx{ctx, always_run ? nullptr : StreamFor(ctx)};
     if (always_run) {
       op.fn(rctx);
       return;
@@ -429,7 +445,8 @@ class ThreadedEngine : public EngineBase {
   void Dispatch(OprBlock* op) { PoolFor(op->ctx)->Submit(op); }
 
   WorkerPool* PoolFor(const Context& ctx) {
-    // Waits and CPU ops share the CPU pool; each GPU gets its own pool when its backend exists.
+    // Waits and CPU ops share the CPU pool; each GPU gets its own one-thread pool, whose thread
+    // owns that GPU's stream (StreamFor).
     if (ctx.dev_type == AX_CPU) {
       WorkerPool* p = cpu_pool_.load(std::memory_order_acquire);
       if (p) return p;
@@ -444,7 +461,7 @@ class ThreadedEngine : public EngineBase {
   }
 
   void Execute(OprBlock* op) {
-    RunContext rctx{op->ctx, nullptr};
+    RunContext rctx{op->ctx, op->always_run ? nullptr : StreamFor(op->ctx)};
     if (op->always_run) {
       op->fn(rctx);
     } else if (auto e = RunOp(op, rctx)) {

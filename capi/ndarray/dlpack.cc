@@ -1,6 +1,7 @@
 // Zero-copy exchange through DLPack.
 #include "ndarray/dlpack.h"
 
+#include "common/backend.h"
 #include "ndarray/ndarray.h"
 
 namespace axle {
@@ -113,6 +114,10 @@ NDArray Import(const dlpack::Tensor& t, std::function<void()> release) {
   } else if (t.device.device_type == dlpack::kDLCUDA) {
     ctx = Context{AX_GPU, t.device.device_id};
     CheckContext(ctx);
+    // the producer's kernels may still be writing it on a stream of its own: Axle's streams do not
+    // wait for other streams, so finish the device's queued work once here
+    if (const DeviceBackend* gpu = GpuBackend())
+      if (gpu->synchronize) gpu->synchronize(ctx.dev_id);
   } else {
     Throw(AX_ERR_NOT_SUPPORTED, "DLPack: device type ", t.device.device_type, " is not supported");
   }

@@ -94,6 +94,30 @@ void CopyBytes(void* dst, const Context& dst_ctx, const void* src, const Context
   gpu->copy(dst, dst_ctx.dev_type, src, src_ctx.dev_type, bytes);
 }
 
+void CopyFromTo(const NDArray& from, const NDArray& to) {
+  AX_CHECK(from.shape() == to.shape() && from.dtype() == to.dtype(), AX_ERR_SHAPE, "copy: cannot copy an array of shape ",
+           from.shape().str(), " and dtype ", DTypeName(from.dtype()), " into one of shape ", to.shape().str(),
+           " and dtype ", DTypeName(to.dtype()));
+  if (from.chunk() == to.chunk() && from.dptr() == to.dptr()) return;
+  const Context fc = from.ctx(), tc = to.ctx();
+  const Context run = fc.dev_type == AX_GPU ? fc : tc;
+  if (run.dev_type == AX_GPU) {
+    const DeviceBackend* gpu = GpuBackend();
+    AX_CHECK(gpu, AX_ERR_NOT_SUPPORTED, "copy from ", fc.str(), " to ", tc.str(), ": ", GpuUnavailableReason());
+  }
+  const size_t bytes = from.nbytes();
+  Engine::Get()->Push(
+      [from, to, bytes](const RunContext& rctx) {
+        if (bytes == 0) return;
+        if (!rctx.stream) {
+          CopyBytes(to.dptr(), to.ctx(), from.dptr(), from.ctx(), bytes);
+        } else {
+          GpuBackend()->copy_async(to.dptr(), to.ctx().dev_type, from.dptr(), from.ctx().dev_type, bytes, rctx.stream);
+        }
+      },
+      run, {from.var()}, {to.var()}, "_copyto");
+}
+
 void NDArray::SyncCopyFromCPU(const void* data, size_t nbytes) const {
   AX_CHECK(nbytes == this->nbytes(), AX_ERR_SHAPE, "SyncCopyFromCPU: got ", nbytes, " bytes for an array of shape ",
            shape_.str(), " and dtype ", DTypeName(dtype_), " (", this->nbytes(), " bytes)");

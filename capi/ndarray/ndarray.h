@@ -77,6 +77,10 @@ class NDArray {
 // against src; reverse applies them right to left. Errors name `who`.
 TShape InferReshape(const TShape& src, const std::vector<int64_t>& target, bool reverse, const char* who);
 
+// Pushes a copy of from into to (same shape and dtype, any devices) through the engine. A copy
+// touching a GPU runs on that GPU's worker and stream (from's GPU when both are GPUs).
+void CopyFromTo(const NDArray& from, const NDArray& to);
+
 // Copies bytes between devices through the engine-independent path (blocking).
 void CopyBytes(void* dst, const Context& dst_ctx, const void* src, const Context& src_ctx, size_t bytes);
 

@@ -1,6 +1,7 @@
 // Activation (relu, sigmoid, tanh, softrelu, softsign) and LeakyReLU (leaky, elu, prelu, selu,
 // gelu), with backward ops that compute the input gradient in one pass.
 #include "graph/grad_util.h"
+#include "ops/activation_op.h"
 #include "ops/cpu/gemm.h"
 #include "ops/cpu/math_functors.h"
 #include "ops/cpu/vec_math.h"
@@ -9,11 +10,6 @@ namespace axle {
 namespace {
 
 // ---- Activation ---------------------------------------------------------------------------
-enum ActType { kRelu, kSigmoid, kSoftrelu, kSoftsign, kTanh };
-
-struct ActParam {
-  int act_type;
-};
 void DescribeAct(ParamBuilder<ActParam>& b) {
   b.Enum("act_type", &ActParam::act_type, {"relu", "sigmoid", "softrelu", "softsign", "tanh"}, "")
       .Describe("Activation function to be applied.");
@@ -22,32 +18,6 @@ void DescribeAct(ParamBuilder<ActParam>& b) {
 void FloatSameType(const NodeAttrs& attrs, std::vector<int>* in, std::vector<int>* out) {
   SameType(attrs, in, out);
   CheckFloatType(attrs, (*out)[0], "data");
-}
-
-template <class F>
-F ActForward(int t, F x) {
-  switch (t) {
-    case kRelu: return x > F(0) ? x : F(0);
-    case kSigmoid: return F(1) / (F(1) + std::exp(-x));
-    case kSoftrelu: return std::max(x, F(0)) + std::log1p(std::exp(-std::fabs(x)));  // log(1 + e^x), stable
-    case kSoftsign: return x / (F(1) + std::fabs(x));
-    default: return std::tanh(x);
-  }
-}
-
-// d(out)/d(in) from the input x and the output y.
-template <class F>
-F ActDeriv(int t, F x, F y) {
-  switch (t) {
-    case kRelu: return y > F(0) ? F(1) : F(0);
-    case kSigmoid: return y * (F(1) - y);
-    case kSoftrelu: return -std::expm1(-y);  // sigmoid(x) = 1 - exp(-softrelu(x))
-    case kSoftsign: {
-      F d = F(1) + std::fabs(x);
-      return F(1) / (d * d);
-    }
-    default: return F(1) - y * y;
-  }
 }
 
 // Calls body(std::integral_constant<int, t>()) for the runtime t in [0, N): kernels get the

@@ -14,6 +14,7 @@
 #include <mutex>
 
 #include "graph/grad_util.h"
+#include "ops/conv_op.h"
 #include "ops/nn_util.h"
 
 namespace axle {
@@ -24,13 +25,6 @@ using nn::Window;
 
 const std::vector<std::string> kLayouts = {"NCW", "NCHW", "NCDHW", "NHWC", "NDHWC"};
 
-struct ConvParam {
-  IntTuple kernel, stride, dilate, pad, adj, target_shape;
-  int num_filter = 1, num_group = 1;
-  int64_t workspace = 1024;
-  bool no_bias = false, cudnn_off = false;
-  int cudnn_tune = -1, layout = -1;
-};
 
 template <bool kDeconv>
 void DescribeConv(ParamBuilder<ConvParam>& b) {

@@ -5,14 +5,11 @@
 // shape[-1]) when transpose_b -- so it contracts the last axis of lhs with the first axis of rhs.
 #include "graph/grad_util.h"
 #include "ops/cpu/gemm.h"
+#include "ops/dot_op.h"
 
 namespace axle {
 namespace {
 
-struct DotParam {
-  bool transpose_a, transpose_b;
-  int forward_stype;
-};
 void DescribeDot(ParamBuilder<DotParam>& b) {
   b.Field("transpose_a", &DotParam::transpose_a, false)
       .Describe("If true then transpose the first input before dot.");

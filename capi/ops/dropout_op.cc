@@ -3,17 +3,12 @@
 // gradient (ograd * mask) uses exactly the forward's draws.
 #include "graph/grad_util.h"
 #include "ops/cpu/gemm.h"
+#include "ops/dropout_op.h"
 #include "ops/random_state.h"
 
 namespace axle {
 namespace {
 
-struct DropoutParam {
-  float p;
-  int mode;  // 0 always, 1 training
-  IntTuple axes;
-  OptBool cudnn_off;
-};
 void DescribeDropout(ParamBuilder<DropoutParam>& b) {
   b.Field("p", &DropoutParam::p, 0.5f).Describe("Fraction of the input that gets dropped out during training time.");
   b.Enum("mode", &DropoutParam::mode, {"always", "training"}, "training")

@@ -2,14 +2,11 @@
 #include "graph/grad_util.h"
 #include "ops/cpu/kernel.h"
 #include "ops/cpu/math_functors.h"
+#include "ops/elemwise_scalar.h"
 
 namespace axle {
 namespace {
 
-struct ScalarParam {
-  double scalar;
-  bool is_int;
-};
 void DescribeScalar(ParamBuilder<ScalarParam>& b) {
   b.Field("scalar", &ScalarParam::scalar, 1.0).Describe("The scalar operand");
   b.Field("is_int", &ScalarParam::is_int, true)

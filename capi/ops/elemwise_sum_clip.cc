@@ -6,20 +6,15 @@
 #include "graph/grad_util.h"
 #include "ops/cpu/kernel.h"
 #include "ops/cpu/math_functors.h"
+#include "ops/elemwise_sum_clip.h"
 
 namespace axle {
 namespace {
 
-struct AddNParam {
-  int num_args;
-};
 void DescribeAddN(ParamBuilder<AddNParam>& b) {
   b.Field("num_args", &AddNParam::num_args).Describe("Number of inputs to be summed.");
 }
 
-struct ClipParam {
-  float a_min, a_max;
-};
 void DescribeClip(ParamBuilder<ClipParam>& b) {
   b.Field("a_min", &ClipParam::a_min).Describe("Minimum value");
   b.Field("a_max", &ClipParam::a_max).Describe("Maximum value");

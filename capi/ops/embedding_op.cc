@@ -3,6 +3,7 @@
 // of the output gradient's rows (_backward_Embedding), the indices get zeros.
 #include "graph/grad_util.h"
 #include "ops/cpu/gemm.h"
+#include "ops/embedding_op.h"
 
 namespace axle {
 namespace {
@@ -11,11 +12,6 @@ const std::vector<std::string> kEmbedDTypes = {"bfloat16", "float16", "float32",
                                                "int32",    "int64",   "int8",    "uint8"};
 const int kEmbedCodes[] = {-1, AX_FLOAT16, AX_FLOAT32, AX_FLOAT64, AX_INT32, AX_INT64, AX_INT8, AX_UINT8};
 
-struct EmbedParam {
-  int input_dim, output_dim;
-  int dtype;
-  bool sparse_grad;
-};
 void DescribeEmbed(ParamBuilder<EmbedParam>& b) {
   b.Field("input_dim", &EmbedParam::input_dim).Describe("Vocabulary size of the input indices.");
   b.Field("output_dim", &EmbedParam::output_dim).Describe("Dimension of the embedding vectors.");

@@ -2,14 +2,11 @@
 // _backward_FullyConnected computing the data, weight and bias gradients in one op.
 #include "graph/grad_util.h"
 #include "ops/cpu/gemm.h"
+#include "ops/fully_connected.h"
 
 namespace axle {
 namespace {
 
-struct FCParam {
-  int num_hidden;
-  bool no_bias, flatten;
-};
 void DescribeFC(ParamBuilder<FCParam>& b) {
   b.Field("num_hidden", &FCParam::num_hidden).Describe("Number of hidden nodes of the output.");
   b.Field("no_bias", &FCParam::no_bias, false).Describe("Whether to disable bias parameter.");

@@ -1,18 +1,13 @@
 // Ops that create arrays: _zeros, _ones, _full, _arange, zeros_like, ones_like.
 #include "graph/grad_util.h"
 #include "ops/cpu/kernel.h"
+#include "ops/init_op.h"
 
 namespace axle {
 namespace {
 
 const std::vector<std::string> kDTypes = {"float32", "float64", "float16", "uint8", "int32", "int8", "int64", "bool"};
 
-struct InitParam {
-  IntTuple shape;
-  std::string ctx;
-  int dtype;
-  double value;
-};
 void DescribeInit(ParamBuilder<InitParam>& b) {
   b.Field("shape", &InitParam::shape, IntTuple{}).Describe("The shape of the output");
   b.Field("ctx", &InitParam::ctx, std::string()).Describe("The device: cpu(0), gpu(1), ...");

@@ -13,6 +13,7 @@
 
 #include "graph/grad_util.h"
 #include "ops/nn_util.h"
+#include "ops/norm_op.h"
 
 namespace axle {
 namespace {
@@ -49,12 +50,6 @@ void AssignOut(const NodeAttrs& attrs, std::vector<TShape>* out, size_t i, const
 
 // ---- BatchNorm ----------------------------------------------------------------------------
 
-struct BNParam {
-  double eps = static_cast<double>(1e-3f);
-  float momentum = 0.9f;
-  bool fix_gamma = true, use_global_stats = false, output_mean_var = false, cudnn_off = false;
-  int axis = 1;
-};
 
 void DescribeBN(ParamBuilder<BNParam>& b) {
   // MXNet's default is the float 1e-3f held in a double (0.0010000000474974513)

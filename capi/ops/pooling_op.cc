@@ -5,24 +5,16 @@
 
 #include "graph/grad_util.h"
 #include "ops/nn_util.h"
+#include "ops/pooling_op.h"
 
 namespace axle {
 namespace {
 
 using nn::Window;
 
-enum PoolType { kMax = 0, kAvg = 1, kSum = 2, kLp = 3 };
-enum PoolConvention { kFull = 0, kValid = 1, kSame = 2 };
+using namespace ::axle::pool;  // NOLINT: the pooling kinds (pooling_op.h)
 const std::vector<std::string> kPoolLayouts = {"NCW", "NCHW", "NCDHW", "NWC", "NHWC", "NDHWC"};
 
-struct PoolParam {
-  IntTuple kernel, stride, pad;
-  int pool_type = kMax, pooling_convention = kValid;
-  bool global_pool = false, cudnn_off = false;
-  OptInt p_value;
-  int count_include_pad = -1;  // None (true), 0 false, 1 true
-  int layout = -1;
-};
 
 void DescribePool(ParamBuilder<PoolParam>& b) {
   b.Field("kernel", &PoolParam::kernel, IntTuple{}).Describe("Pooling kernel size: (x,), (y, x) or (d, y, x)");

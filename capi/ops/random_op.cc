@@ -3,18 +3,13 @@
 // draw (first + i), so results do not depend on the thread count.
 #include "ops/cpu/kernel.h"
 #include "ops/random_state.h"
+#include "ops/random_op.h"
 
 namespace axle {
 namespace {
 
 const std::vector<std::string> kDTypes = {"float32", "float64", "float16", "uint8", "int32", "int8", "int64", "bool"};
 
-struct SampleParam {
-  double a, b;  // low/high or loc/scale
-  IntTuple shape;
-  std::string ctx;
-  int dtype;
-};
 
 template <int kKind>  // 0 uniform, 1 normal, 2 randint
 void DescribeSample(ParamBuilder<SampleParam>& b) {

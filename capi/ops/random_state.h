@@ -24,10 +24,10 @@ class RandomState {
     counter_ = 0;
   }
   // The i-th 64-bit draw of a stream.
-  static uint64_t Bits(uint64_t key, uint64_t i) { return Mix(key + Mix(i)); }
+  static AX_HD uint64_t Bits(uint64_t key, uint64_t i) { return Mix(key + Mix(i)); }
   // Uniform in [0, 1) with 53 random bits.
-  static double Uniform(uint64_t key, uint64_t i) { return (Bits(key, i) >> 11) * (1.0 / 9007199254740992.0); }
-  static uint64_t Mix(uint64_t z) {
+  static AX_HD double Uniform(uint64_t key, uint64_t i) { return (Bits(key, i) >> 11) * (1.0 / 9007199254740992.0); }
+  static AX_HD uint64_t Mix(uint64_t z) {
     z += 0x9E3779B97F4A7C15ull;
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;

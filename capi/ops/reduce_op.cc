@@ -20,15 +20,11 @@
 #include "ops/cpu/kernel.h"
 #include "ops/reduce_op.h"
 #include "ops/cpu/math_functors.h"
+#include "ops/reduce_op.h"
 
 namespace axle {
-namespace {
 
-// ---- the axis attribute: "Shape or None" ---------------------------------------------------
-struct OptShape {
-  bool has = false;
-  IntTuple v;
-};
+// ---- the axis attribute: "Shape or None" (found by ParamBuilder through ADL) -----------------
 bool ParseValue(const std::string& s, OptShape* out) {
   size_t b = s.find_first_not_of(" \t"), e = s.find_last_not_of(" \t");
   std::string t = b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
@@ -50,13 +46,8 @@ std::string FormatValue(const OptShape& s) {
 }
 const char* TypeName(const OptShape*) { return "Shape or None"; }
 
-struct ReduceParam {
-  OptShape axis;
-  bool keepdims = false;
-  bool exclude = false;
-  bool normalize = false;  // _broadcast_reduced only
-  bool skip_nan = false;   // _backward_prod only
-};
+namespace {
+
 void DescribeReduce(ParamBuilder<ReduceParam>& b) {
   b.Field("axis", &ReduceParam::axis, OptShape{})
       .Describe("The axis or axes to reduce; None or () reduces all of them into shape (1,). Negative values count "

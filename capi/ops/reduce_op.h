@@ -1,8 +1,24 @@
-// The reduction kernels' entry points that other op families use.
+// The reductions' parameters (shared by the CPU and CUDA kernels; reduce_op.cc defines the ops)
+// and the kernels' entry points that other op families use.
 #pragma once
+#include "ops/param.h"
 #include "ops/registry.h"
 
 namespace axle {
+
+// The axis attribute: "Shape or None".
+struct OptShape {
+  bool has = false;
+  IntTuple v;
+};
+
+struct ReduceParam {
+  OptShape axis;
+  bool keepdims = false;
+  bool exclude = false;
+  bool normalize = false;  // _broadcast_reduced only
+  bool skip_nan = false;   // _backward_prod only
+};
 
 // Sums `in` down to `out`'s shape, which broadcasts to in's (right-aligned): the gradient of
 // numpy broadcasting. Uses the reductions' vectorised, parallel kernel.

@@ -2,11 +2,6 @@
 
 namespace axle {
 
-std::string NodeAttrs::Who() const {
-  std::string n = op ? op->name : std::string("?");
-  return name.empty() ? n : n + "(" + name + ")";
-}
-
 int OpDef::NumInputs(const NodeAttrs& attrs) const {
   if (num_inputs) return num_inputs(attrs);
   if (key_var_num_args.empty()) return static_cast<int>(input_names.size());

@@ -28,8 +28,8 @@ struct NodeAttrs {
   std::shared_ptr<void> parsed;
   template <class P>
   const P& get() const { return *static_cast<const P*>(parsed.get()); }
-  // "Convolution(conv1)" or "broadcast_add" for messages.
-  std::string Who() const;
+  // "Convolution(conv1)" or "broadcast_add" for messages (inline: the CUDA backend uses it too).
+  inline std::string Who() const;
 };
 
 class RandomState;
@@ -86,6 +86,11 @@ struct OpDef {
     return num_visible_outputs ? num_visible_outputs(attrs) : num_outputs(attrs);
   }
 };
+
+std::string NodeAttrs::Who() const {
+  std::string n = op ? op->name : std::string("?");
+  return name.empty() ? n : n + "(" + name + ")";
+}
 
 class OpRegistry {
  public:

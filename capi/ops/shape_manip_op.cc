@@ -12,6 +12,7 @@
 #include "graph/grad_util.h"
 #include "ops/cpu/kernel.h"
 #include "ops/cpu/shape_util.h"
+#include "ops/concat_op.h"
 
 namespace axle {
 namespace {
@@ -221,10 +222,6 @@ TShape SqueezeShape(const NodeAttrs& attrs, const TShape& d) {
 
 // ---- Concat / stack ---------------------------------------------------------------------------
 
-struct ConcatParam {
-  int num_args;
-  int dim;
-};
 void DescribeConcat(ParamBuilder<ConcatParam>& b) {
   b.Field("num_args", &ConcatParam::num_args).Describe("Number of inputs to be concated.");
   b.Field("dim", &ConcatParam::dim, 1).Describe("the dimension to be concated.");

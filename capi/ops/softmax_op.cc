@@ -6,6 +6,7 @@
 
 #include "graph/grad_util.h"
 #include "ops/cpu/gemm.h"
+#include "ops/softmax_op.h"
 
 namespace axle {
 namespace {
@@ -146,12 +147,6 @@ std::vector<int64_t> ReadLengths(const TBlob& b) {
 }
 
 // ---- softmax / log_softmax ----------------------------------------------------------------
-struct SoftmaxParam {
-  int axis;
-  OptDouble temperature;
-  int dtype;  // -1 (None) or an index into kSoftmaxDTypes
-  OptBool use_length;
-};
 const int kSoftmaxDTypes[] = {AX_FLOAT16, AX_FLOAT32, AX_FLOAT64};
 
 void DescribeSoftmax(ParamBuilder<SoftmaxParam>& b) {
@@ -329,15 +324,7 @@ void FloatSameType(const NodeAttrs& attrs, std::vector<int>* in, std::vector<int
 }
 
 // ---- SoftmaxOutput --------------------------------------------------------------------------
-enum NormType { kNormBatch, kNormNull, kNormValid };
 
-struct SoftmaxOutputParam {
-  float grad_scale, ignore_label;
-  bool multi_output, use_ignore, preserve_shape;
-  int normalization;
-  bool out_grad;
-  float smooth_alpha;
-};
 void DescribeSoftmaxOutput(ParamBuilder<SoftmaxOutputParam>& b) {
   b.Field("grad_scale", &SoftmaxOutputParam::grad_scale, 1.0f).Describe("Scales the gradient by a float factor.");
   b.Field("ignore_label", &SoftmaxOutputParam::ignore_label, -1.0f)

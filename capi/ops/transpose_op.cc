@@ -1,13 +1,11 @@
 // transpose: permutes the axes (reversed when axes is empty), as numpy.transpose.
 #include "graph/grad_util.h"
 #include "ops/cpu/kernel.h"
+#include "ops/transpose_op.h"
 
 namespace axle {
 namespace {
 
-struct TransposeParam {
-  IntTuple axes;
-};
 void DescribeTranspose(ParamBuilder<TransposeParam>& b) {
   b.Field("axes", &TransposeParam::axes, IntTuple{}).Describe("The permutation of the axes (empty: reverse them)");
 }

@@ -51,7 +51,8 @@ class DevicePool {
       EmptyCache();
       b.dptr = SystemAlloc(b.size);
     }
-    AX_CHECK(b.dptr, AX_ERR_OUT_OF_MEMORY, "out of memory: cannot allocate ", bytes, " bytes on ", ctx_.str());
+    AX_CHECK(b.dptr, AX_ERR_OUT_OF_MEMORY, "out of memory: cannot allocate ", bytes, " bytes on ", ctx_.str(),
+             " (", Stats().bytes_in_use, " bytes in use by arrays; the pool was emptied and the retry failed)");
     std::lock_guard<std::mutex> lk(mu_);
     stats_.num_allocs += 1;
     Track(b.size);

@@ -32,6 +32,15 @@ def to_capsule(arr, versioned=False):
     return _api.PyCapsule_New(int(ffi.cast("uintptr_t", p[0])), b"dltensor", _DESTRUCTOR)
 
 
+def data_pointer(arr):
+    """The address of arr's first element, after the ops pending on it (for __cuda_array_interface__)."""
+    cap = to_capsule(arr)  # the tensor view (DLTensor first in DLManagedTensor); freed with the capsule
+    p = _api.PyCapsule_GetPointer(cap, b"dltensor")
+    data = ctypes.c_void_p.from_address(p).value or 0
+    byte_offset = ctypes.c_uint64.from_address(p + 40).value  # data, device, ndim+dtype, shape, strides
+    return data + byte_offset
+
+
 def from_dlpack(x):
     """An NDArray sharing the memory of x: an object with __dlpack__ (numpy, torch, cupy) or a capsule."""
     from .ndarray.ndarray import _new

@@ -2,7 +2,25 @@
 
 Everything above this module talks to the core only through `ffi`, `lib` and `check`.
 """
-from ._axle_cffi import ffi, lib
+import os
+import sys
+
+
+def _find_cublas():
+    """Tells the CUDA backend where the nvidia-cublas wheel's library is (it dlopens it lazily)."""
+    if "AXLE_CUBLAS_DIR" in os.environ:
+        return
+    for p in sys.path:
+        for sub in (("nvidia", "cu13", "lib"), ("nvidia", "cublas", "lib")):  # CUDA 13 wheels, older layout
+            d = os.path.join(p or ".", *sub)
+            if os.path.isfile(os.path.join(d, "libcublas.so.13")):
+                os.environ["AXLE_CUBLAS_DIR"] = d
+                return
+
+
+_find_cublas()
+
+from ._axle_cffi import ffi, lib  # noqa: E402
 
 __all__ = ["ffi", "lib", "check", "AxleError", "MXNetError", "last_error"]
 

@@ -1,4 +1,4 @@
-// Scalar math shared by the elementwise kernels. Integer division and modulo by zero give 0
+// Scalar math shared by the elementwise kernels (CPU and CUDA). Integer division and modulo by zero give 0
 // (never a hardware trap), modulo takes the sign of the divisor as in Python and MXNet.
 #pragma once
 #include <cmath>
@@ -12,11 +12,11 @@ namespace fn {
 
 template <class T> using A = std::conditional_t<std::is_same_v<T, half_t>, float, T>;
 
-struct Add { template <class T> static auto Map(T a, T b) { return A<T>(a) + A<T>(b); } };
-struct Sub { template <class T> static auto Map(T a, T b) { return A<T>(a) - A<T>(b); } };
-struct Mul { template <class T> static auto Map(T a, T b) { return A<T>(a) * A<T>(b); } };
+struct Add { template <class T> static AX_HD auto Map(T a, T b) { return A<T>(a) + A<T>(b); } };
+struct Sub { template <class T> static AX_HD auto Map(T a, T b) { return A<T>(a) - A<T>(b); } };
+struct Mul { template <class T> static AX_HD auto Map(T a, T b) { return A<T>(a) * A<T>(b); } };
 struct Div {
-  template <class T> static auto Map(T a, T b) {
+  template <class T> static AX_HD auto Map(T a, T b) {
     if constexpr (std::is_integral_v<T>) {
       if (b == 0) return T(0);
       if constexpr (std::is_signed_v<T>) if (b == T(-1)) return T(T(0) - a);
@@ -27,7 +27,7 @@ struct Div {
   }
 };
 struct Mod {
-  template <class T> static auto Map(T a, T b) {
+  template <class T> static AX_HD auto Map(T a, T b) {
     if constexpr (std::is_same_v<T, bool>) {
       return T(false);
     } else if constexpr (std::is_integral_v<T>) {
@@ -51,7 +51,7 @@ struct Mod {
   }
 };
 struct Power {
-  template <class T> static auto Map(T a, T b) {
+  template <class T> static AX_HD auto Map(T a, T b) {
     if constexpr (std::is_integral_v<T>) {
       return T(static_cast<int64_t>(std::pow(static_cast<double>(a), static_cast<double>(b))));
     } else {
@@ -59,21 +59,21 @@ struct Power {
     }
   }
 };
-struct Maximum { template <class T> static auto Map(T a, T b) { return A<T>(a) > A<T>(b) || std::isnan(double(A<T>(a))) ? A<T>(a) : A<T>(b); } };
-struct Minimum { template <class T> static auto Map(T a, T b) { return A<T>(a) < A<T>(b) || std::isnan(double(A<T>(a))) ? A<T>(a) : A<T>(b); } };
-struct Equal { template <class T> static auto Map(T a, T b) { return A<T>(A<T>(a) == A<T>(b) ? 1 : 0); } };
-struct NotEqual { template <class T> static auto Map(T a, T b) { return A<T>(A<T>(a) != A<T>(b) ? 1 : 0); } };
-struct Greater { template <class T> static auto Map(T a, T b) { return A<T>(A<T>(a) > A<T>(b) ? 1 : 0); } };
-struct GreaterEqual { template <class T> static auto Map(T a, T b) { return A<T>(A<T>(a) >= A<T>(b) ? 1 : 0); } };
-struct Lesser { template <class T> static auto Map(T a, T b) { return A<T>(A<T>(a) < A<T>(b) ? 1 : 0); } };
-struct LesserEqual { template <class T> static auto Map(T a, T b) { return A<T>(A<T>(a) <= A<T>(b) ? 1 : 0); } };
-struct LogicalAnd { template <class T> static auto Map(T a, T b) { return A<T>((A<T>(a) != A<T>(0) && A<T>(b) != A<T>(0)) ? 1 : 0); } };
-struct LogicalOr { template <class T> static auto Map(T a, T b) { return A<T>((A<T>(a) != A<T>(0) || A<T>(b) != A<T>(0)) ? 1 : 0); } };
-struct LogicalXor { template <class T> static auto Map(T a, T b) { return A<T>(((A<T>(a) != A<T>(0)) != (A<T>(b) != A<T>(0))) ? 1 : 0); } };
+struct Maximum { template <class T> static AX_HD auto Map(T a, T b) { return A<T>(a) > A<T>(b) || std::isnan(double(A<T>(a))) ? A<T>(a) : A<T>(b); } };
+struct Minimum { template <class T> static AX_HD auto Map(T a, T b) { return A<T>(a) < A<T>(b) || std::isnan(double(A<T>(a))) ? A<T>(a) : A<T>(b); } };
+struct Equal { template <class T> static AX_HD auto Map(T a, T b) { return A<T>(A<T>(a) == A<T>(b) ? 1 : 0); } };
+struct NotEqual { template <class T> static AX_HD auto Map(T a, T b) { return A<T>(A<T>(a) != A<T>(b) ? 1 : 0); } };
+struct Greater { template <class T> static AX_HD auto Map(T a, T b) { return A<T>(A<T>(a) > A<T>(b) ? 1 : 0); } };
+struct GreaterEqual { template <class T> static AX_HD auto Map(T a, T b) { return A<T>(A<T>(a) >= A<T>(b) ? 1 : 0); } };
+struct Lesser { template <class T> static AX_HD auto Map(T a, T b) { return A<T>(A<T>(a) < A<T>(b) ? 1 : 0); } };
+struct LesserEqual { template <class T> static AX_HD auto Map(T a, T b) { return A<T>(A<T>(a) <= A<T>(b) ? 1 : 0); } };
+struct LogicalAnd { template <class T> static AX_HD auto Map(T a, T b) { return A<T>((A<T>(a) != A<T>(0) && A<T>(b) != A<T>(0)) ? 1 : 0); } };
+struct LogicalOr { template <class T> static AX_HD auto Map(T a, T b) { return A<T>((A<T>(a) != A<T>(0) || A<T>(b) != A<T>(0)) ? 1 : 0); } };
+struct LogicalXor { template <class T> static AX_HD auto Map(T a, T b) { return A<T>(((A<T>(a) != A<T>(0)) != (A<T>(b) != A<T>(0))) ? 1 : 0); } };
 
 // Reversed-operand forms for scalar ops (scalar OP x).
 template <class OP>
-struct Rev { template <class T> static auto Map(T a, T b) { return OP::Map(b, a); } };
+struct Rev { template <class T> static AX_HD auto Map(T a, T b) { return OP::Map(b, a); } };
 
 }  // namespace fn
 }  // namespace axle

@@ -143,8 +143,9 @@ class NDArray:
             if other.shape != self.shape:
                 raise ValueError(f"copyto: shape mismatch {self.shape} vs {other.shape}")
             if other.context != self.context:
-                raise NotImplementedError(f"copyto: copies from {self.context} to {other.context} are not available "
-                                          "in this build")
+                src = self if other.dtype == self.dtype else self.astype(other.dtype)
+                check(lib.AxNDArrayCopyFromTo(src.handle, other.handle))
+                return other
             op = _OPS._copy if other.dtype == self.dtype else _OPS.Cast
             attrs = None if other.dtype == self.dtype else {"dtype": np.dtype(other.dtype).name}
             return invoke(op, [self], attrs, out=other)
@@ -347,6 +348,16 @@ class NDArray:
             raise BufferError(f"__dlpack__: cannot export {self.context} memory to device {tuple(dl_device)}")
         versioned = max_version is not None and tuple(max_version) >= (1, 0)
         return to_capsule(self.copy() if copy else self, versioned)
+
+    @property
+    def __cuda_array_interface__(self):
+        """CUDA Array Interface v3 of a GPU array (cupy, numba, torch.as_tensor share it without a copy).
+        Pending Axle ops on the array are finished first, so no stream is given."""
+        if self.context.device_type != "gpu":
+            raise AttributeError("__cuda_array_interface__ exists only for GPU arrays")
+        from .._dlpack import data_pointer
+        return {"shape": self.shape, "typestr": np.dtype(self.dtype).str, "data": (data_pointer(self), False),
+                "strides": None, "version": 3, "stream": None}
 
     def __dlpack_device__(self):
         ctx = self.context

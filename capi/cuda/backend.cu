@@ -1,0 +1,151 @@
+// The CUDA backend: device memory, streams and copies behind the core's DeviceBackend table,
+// and the entry point libaxle calls after dlopen (common/backend.h). The CUDA runtime is linked
+// statically, so this library needs only the driver (libcuda.so.1) at run time.
+#include <cstdio>
+#include <string>
+
+#include "common/backend.h"
+#include "cuda/cuda_common.cuh"
+
+namespace axle {
+namespace cuda {
+namespace {
+
+const CoreServices* g_core = nullptr;
+std::string* g_missing = nullptr;  // ops the backend has kernels for but the core does not know
+
+int DeviceCount() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  return n;
+}
+
+void* Alloc(int dev, size_t bytes) {
+  int prev = -1;
+  cudaGetDevice(&prev);
+  if (prev != dev) cudaSetDevice(dev);
+  void* p = nullptr;
+  cudaError_t e = cudaMalloc(&p, bytes);
+  if (prev != dev && prev >= 0) cudaSetDevice(prev);
+  if (e != cudaSuccess) {
+    cudaGetLastError();  // out-of-memory is not sticky: clear it, the pool retries
+    return nullptr;
+  }
+  return p;
+}
+
+void Free(int dev, void* p) {
+  // cudaFree synchronises the device; the engine has finished every op using p already
+  int prev = -1;
+  cudaGetDevice(&prev);
+  if (prev != dev) cudaSetDevice(dev);
+  if (cudaFree(p) != cudaSuccess) cudaGetLastError();
+  if (prev != dev && prev >= 0) cudaSetDevice(prev);
+}
+
+void Copy(void* dst, int, const void* src, int, size_t bytes) {
+  AX_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDefault));
+}
+
+void Synchronize(int dev) {
+  cudaSetDevice(dev);
+  cudaDeviceSynchronize();
+}
+
+void* StreamCreate(int dev) {
+  cudaSetDevice(dev);
+  cudaStream_t s = nullptr;
+  if (cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking) != cudaSuccess) {
+    cudaGetLastError();
+    return nullptr;  // the op then runs on the default stream
+  }
+  return s;
+}
+
+const char* StreamSync(void* stream) {
+  thread_local std::string msg;
+  cudaError_t e = cudaStreamSynchronize(static_cast<cudaStream_t>(stream));
+  if (e == cudaSuccess) e = cudaGetLastError();
+  if (e == cudaSuccess) return nullptr;
+  cudaGetLastError();
+  msg = std::string("CUDA error: ") + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
+  return msg.c_str();
+}
+
+void CopyAsync(void* dst, int, const void* src, int, size_t bytes, void* stream) {
+  AX_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, static_cast<cudaStream_t>(stream)));
+}
+
+void DeviceInfo(int dev, char* name, size_t name_len, size_t* free_bytes, size_t* total_bytes) {
+  cudaDeviceProp prop;
+  if (name && name_len) {
+    name[0] = 0;
+    if (cudaGetDeviceProperties(&prop, dev) == cudaSuccess) std::snprintf(name, name_len, "%s", prop.name);
+  }
+  size_t f = 0, t = 0;
+  int prev = -1;
+  cudaGetDevice(&prev);
+  cudaSetDevice(dev);
+  if (cudaMemGetInfo(&f, &t) != cudaSuccess) cudaGetLastError();
+  if (prev >= 0) cudaSetDevice(prev);
+  if (free_bytes) *free_bytes = f;
+  if (total_bytes) *total_bytes = t;
+}
+
+const DeviceBackend kBackend = {
+    "cuda", DeviceCount, Alloc, Free, Copy, Synchronize, StreamCreate, StreamSync, CopyAsync, DeviceInfo,
+};
+
+}  // namespace
+
+void SetKernel(const char* name, FCompute f) {
+  OpDef* op = g_core->find_op(name);
+  if (!op) {
+    *g_missing += std::string(g_missing->empty() ? "" : ", ") + name;
+    return;
+  }
+  op->compute_gpu = std::move(f);
+}
+
+}  // namespace cuda
+}  // namespace axle
+
+extern "C" __attribute__((visibility("default"))) const axle::DeviceBackend* axle_cuda_backend(
+    const axle::CoreServices* core, const char** reason) {
+  using namespace axle::cuda;
+  static std::string why;
+  if (!core || core->abi_version != axle::kBackendAbiVersion) {
+    why = "libaxle_cuda.so was built for another version of libaxle";
+    *reason = why.c_str();
+    return nullptr;
+  }
+  int n = 0;
+  cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    why = std::string("the CUDA driver reports no usable device (") + cudaGetErrorName(e) + ": " +
+          cudaGetErrorString(e) + ")";
+    *reason = why.c_str();
+    return nullptr;
+  }
+  g_core = core;
+  g_missing = new std::string();
+  try {
+    RegisterElemwiseKernels();
+    RegisterNNKernels();
+    RegisterReduceKernels();
+    RegisterShapeKernels();
+    RegisterConvPoolKernels();
+    RegisterMiscKernels();
+    RegisterNormKernels();
+  } catch (const std::exception& ex) {
+    why = std::string("registering the CUDA kernels failed: ") + ex.what();
+    *reason = why.c_str();
+    return nullptr;
+  }
+  if (!g_missing->empty()) std::fprintf(stderr, "axle: CUDA kernels for unknown ops: %s\n", g_missing->c_str());
+  return &kBackend;
+}

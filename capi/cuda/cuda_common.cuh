@@ -1,0 +1,157 @@
+// Helpers shared by the CUDA backend's sources: error checks that throw axle::Error (the engine
+// reports them at the wait point, naming the op), launch shapes, the dtype switch of GPU kernels,
+// a grid-stride map and the row-major GEMM entry (gemm.cu).
+#pragma once
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "ops/registry.h"
+
+namespace axle {
+namespace cuda {
+
+inline void Check(cudaError_t e, const char* what) {
+  if (e == cudaSuccess) return;
+  cudaGetLastError();  // clear a non-sticky error so later work on the device is not refused
+  Throw(e == cudaErrorMemoryAllocation ? AX_ERR_OUT_OF_MEMORY : AX_ERR_RUNTIME, "CUDA error in ", what, ": ",
+        cudaGetErrorName(e), " (", cudaGetErrorString(e), ")");
+}
+#define AX_CUDA_CHECK(expr) ::axle::cuda::Check((expr), #expr)
+// After a kernel launch: a bad configuration is reported here, a fault at the stream's sync.
+#define AX_CUDA_LAUNCHED(name) ::axle::cuda::Check(cudaGetLastError(), name)
+
+inline cudaStream_t Stream(const OpContext& ctx) { return static_cast<cudaStream_t>(ctx.run.stream); }
+
+constexpr int kThreads = 256;
+inline unsigned Blocks(int64_t n) {
+  int64_t b = (n + kThreads - 1) / kThreads;
+  return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(b, 132 * 64)));  // grid-stride beyond
+}
+
+inline size_t ItemSize(int dtype) {
+  switch (dtype) {
+    case AX_FLOAT64: case AX_INT64: return 8;
+    case AX_FLOAT32: case AX_INT32: return 4;
+    case AX_FLOAT16: return 2;
+    default: return 1;
+  }
+}
+
+// numpy's name of a dtype code, for messages.
+inline const char* DTypeStr(int dtype) {
+  static const char* names[] = {"float32", "float64", "float16", "uint8", "int32", "int8", "int64", "bool"};
+  return dtype >= 0 && dtype < 8 ? names[dtype] : "unknown";
+}
+
+// The dtypes GPU kernels are built for (float16 and the 8-bit types are not yet).
+#define AX_GPU_TYPE_SWITCH(dtype, DType, who, ...)                                                  \
+  switch (dtype) {                                                                                  \
+    case AX_FLOAT32: { using DType = float; __VA_ARGS__; } break;                                   \
+    case AX_FLOAT64: { using DType = double; __VA_ARGS__; } break;                                  \
+    case AX_INT32: { using DType = int32_t; __VA_ARGS__; } break;                                   \
+    case AX_INT64: { using DType = int64_t; __VA_ARGS__; } break;                                   \
+    default: ::axle::Throw(AX_ERR_NOT_SUPPORTED, who, ": no GPU kernel for dtype ", ::axle::cuda::DTypeStr(dtype));    \
+  }
+#define AX_GPU_FLOAT_SWITCH(dtype, DType, who, ...)                                                 \
+  switch (dtype) {                                                                                  \
+    case AX_FLOAT32: { using DType = float; __VA_ARGS__; } break;                                   \
+    case AX_FLOAT64: { using DType = double; __VA_ARGS__; } break;                                  \
+    default: ::axle::Throw(AX_ERR_NOT_SUPPORTED, who, ": no GPU kernel for dtype ", ::axle::cuda::DTypeStr(dtype),     \
+                           " (float32 and float64 are supported)");                                 \
+  }
+
+// out[i] (=|+=) f(i) over [0, n), grid-stride; F is a functor with AX_HD operator()(int64_t).
+template <class DType, class F>
+__global__ void MapKernel(int64_t n, DType* out, bool add, F f) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(blockDim.x) * gridDim.x) {
+    DType v = DType(f(i));
+    out[i] = add ? DType(out[i] + v) : v;
+  }
+}
+template <class DType, class F>
+void Map(const OpContext& ctx, int64_t n, OpReq req, DType* out, F f, const char* name) {
+  if (req == OpReq::kNull || n <= 0) return;
+  MapKernel<<<Blocks(n), kThreads, 0, Stream(ctx)>>>(n, out, req == OpReq::kAdd, f);
+  AX_CUDA_LAUNCHED(name);
+}
+
+// Block size of the reduction kernels (one block per output).
+constexpr int kReduceThreads = 128;
+
+// Combiners of the block reductions (a NaN wins max and min, as on the CPU).
+struct SumOp {
+  template <class T> AX_HD T operator()(T a, T b) const { return a + b; }
+};
+struct MaxOp {
+  template <class T> AX_HD T operator()(T a, T b) const { return (b > a || b != b) ? b : a; }
+};
+struct MinOp {
+  template <class T> AX_HD T operator()(T a, T b) const { return (b < a || b != b) ? b : a; }
+};
+
+// The reduction of v over the block (kReduceThreads threads) with op; every thread gets it.
+template <class T, class Op>
+__device__ inline T BlockReduce(T v, Op op) {
+  __shared__ T part[kReduceThreads / 32];
+  for (int o = 16; o > 0; o /= 2) v = op(v, __shfl_down_sync(0xffffffffu, v, o));
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  if (lane == 0) part[warp] = v;
+  __syncthreads();
+  T r = part[0];
+  for (int k = 1; k < kReduceThreads / 32; ++k) r = op(r, part[k]);
+  __syncthreads();  // part may be reused by the next reduction
+  return r;
+}
+
+// x gathered through per-axis strides: out element i (row-major over out[nd]) is
+// x[sum_d idx_d * sx[d]]; a broadcast axis has stride 0, a permuted one the input's stride.
+struct GatherPlan {
+  int nd;
+  int64_t out[kMaxNDim], sx[kMaxNDim];
+};
+template <class T>
+struct GatherF {
+  const T* x;
+  GatherPlan p;
+  AX_HD T operator()(int64_t i) const {
+    int64_t s = 0;
+    for (int d = p.nd - 1; d >= 0; --d) {
+      s += (i % p.out[d]) * p.sx[d];
+      i /= p.out[d];
+    }
+    return x[s];
+  }
+};
+
+// A constant, for Map.
+template <class T>
+struct ConstF {
+  T v;
+  AX_HD T operator()(int64_t) const { return v; }
+};
+
+// Row-major C (M x N) = op(A) op(B) (+ C when accumulate); cuBLAS when it loaded, else a tiled
+// kernel. T is float or double.
+template <class T>
+void Gemm(cudaStream_t s, bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B,
+          int64_t ldb, T* C, int64_t ldc, bool accumulate);
+// "cuBLAS <version>" or why the built-in kernel is used.
+const char* GemmBackendName();
+
+// Sets compute_gpu of a registered op (a missing op is a build mismatch: reported, not fatal).
+void SetKernel(const char* name, FCompute f);
+
+// Registration of each family's kernels (one function per source file).
+void RegisterElemwiseKernels();  // calls RegisterBinaryKernels
+void RegisterBinaryKernels();
+void RegisterNNKernels();
+void RegisterReduceKernels();
+void RegisterShapeKernels();
+void RegisterConvPoolKernels();
+void RegisterMiscKernels();
+void RegisterNormKernels();
+
+}  // namespace cuda
+}  // namespace axle

@@ -1,0 +1,207 @@
+// CUDA kernels of add_n, clip (and _backward_clip), Dropout and Embedding (and
+// _backward_Embedding, scattering rows with atomics). Dropout draws from the device's
+// counter-based state like the CPU (ops/random_state.h).
+#include <limits>
+
+#include "cuda/cuda_common.cuh"
+#include "ops/dropout_op.h"
+#include "ops/elemwise_sum_clip.h"
+#include "ops/embedding_op.h"
+#include "ops/random_state.h"
+
+namespace axle {
+namespace cuda {
+
+// ---- add_n: up to kMaxIn inputs per pass, later passes accumulate -----------------------------
+constexpr int kMaxIn = 8;
+template <class T>
+struct SumF {
+  const T* x[kMaxIn];
+  int k;
+  AX_HD T operator()(int64_t i) const {
+    T s = x[0][i];
+    for (int j = 1; j < k; ++j) s += x[j][i];
+    return s;
+  }
+};
+void AddNCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                 const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  if (req[0] == OpReq::kNull) return;
+  AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.Who(), {
+    // the first pass reads every input it sums before the output (which may alias one) is written
+    for (size_t b = 0; b < in.size(); b += kMaxIn) {
+      SumF<T> f;
+      f.k = static_cast<int>(std::min<size_t>(kMaxIn, in.size() - b));
+      for (int j = 0; j < f.k; ++j) f.x[j] = in[b + j].ptr<T>();
+      AX_CHECK(b == 0 || !std::any_of(in.begin(), in.end(), [&](const TBlob& t) { return t.dptr == out[0].dptr; }),
+               AX_ERR_NOT_SUPPORTED, attrs.Who(), ": more than ", kMaxIn,
+               " inputs with the output aliasing one has no GPU kernel yet");
+      Map(ctx, out[0].Size(), b == 0 ? req[0] : OpReq::kAdd, out[0].ptr<T>(), f, "add_n");
+    }
+  });
+}
+
+// ---- clip --------------------------------------------------------------------------------------
+template <class T>
+struct ClipF {
+  const T* x;
+  T lo, hi;
+  AX_HD T operator()(int64_t i) const {
+    const T v = x[i];
+    return v > hi ? hi : (v < lo ? lo : v);
+  }
+};
+template <class T>
+struct ClipGradF {
+  const T *dy, *x;
+  double lo, hi;
+  AX_HD T operator()(int64_t i) const {
+    const double v = static_cast<double>(x[i]);
+    return (v > hi || v < lo) ? T(0) : dy[i];
+  }
+};
+template <class T>
+T Bound(double v, bool upper) {  // integers saturate; a NaN bound clips nothing
+  if constexpr (std::is_integral_v<T>) {
+    const double l = double(std::numeric_limits<T>::lowest()), h = double(std::numeric_limits<T>::max());
+    if (v != v) return upper ? std::numeric_limits<T>::max() : std::numeric_limits<T>::lowest();
+    return static_cast<T>(std::min(std::max(v, l), h));
+  } else {
+    return static_cast<T>(v);
+  }
+}
+void ClipCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                 const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  const auto& p = attrs.get<ClipParam>();
+  AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.Who(), {
+    Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(), ClipF<T>{in[0].ptr<T>(), Bound<T>(p.a_min, false), Bound<T>(p.a_max, true)},
+        "clip");
+  });
+}
+void ClipGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                     const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  const auto& p = attrs.get<ClipParam>();
+  AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.Who(), {
+    Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(), ClipGradF<T>{in[0].ptr<T>(), in[1].ptr<T>(), p.a_min, p.a_max},
+        "_backward_clip");
+  });
+}
+
+// ---- Dropout -----------------------------------------------------------------------------------
+// mask[i] = keep ? 1/(1-p) : 0 with one draw per element of the mask shape (data's with the
+// dropout axes set to 1), broadcast; y = x * mask.
+struct MaskPlan {
+  int nd;
+  int64_t out[kMaxNDim], sm[kMaxNDim];  // sm: strides of the mask shape, 0 on dropout axes
+};
+template <class T>
+__global__ void DropoutKernel(int64_t n, MaskPlan mp, uint64_t key, uint64_t first, double keep, T scale, const T* x,
+                              T* y, T* mask, bool add_y, bool add_m, bool write_m) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(blockDim.x) * gridDim.x) {
+    int64_t j = 0, r = i;
+    for (int d = mp.nd - 1; d >= 0; --d) {
+      j += (r % mp.out[d]) * mp.sm[d];
+      r /= mp.out[d];
+    }
+    const T m = RandomState::Uniform(key, first + j) < keep ? scale : T(0);
+    const T v = x[i] * m;
+    y[i] = add_y ? y[i] + v : v;
+    if (write_m) mask[i] = add_m ? mask[i] + m : m;
+  }
+}
+void DropoutCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                    const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  const auto& p = attrs.get<DropoutParam>();
+  const TShape& s = in[0].shape;
+  const int64_t n = s.Size();
+  const bool apply = (p.mode == 0 || ctx.is_train) && p.p > 0.0f;
+  AX_GPU_FLOAT_SWITCH(in[0].dtype, T, attrs.Who(), {
+    if (!apply) {  // identity; an all-ones mask
+      Map(ctx, n, req[0], out[0].ptr<T>(), ClipF<T>{in[0].ptr<T>(), T(-INFINITY), T(INFINITY)}, "Dropout");
+      Map(ctx, n, req[1], out[1].ptr<T>(), ConstF<T>{T(1)}, "Dropout mask");
+      return;
+    }
+    MaskPlan mp;
+    mp.nd = s.ndim();
+    TShape ms = s;
+    for (int64_t a : p.axes) ms[a < 0 ? a + s.ndim() : a] = 1;
+    int64_t acc = 1;
+    for (int d = mp.nd - 1; d >= 0; --d) {
+      mp.out[d] = s[d];
+      mp.sm[d] = ms[d] == 1 ? 0 : acc;
+      acc *= ms[d];
+    }
+    const uint64_t key = ctx.rng->key();
+    const uint64_t first = ctx.rng->Reserve(static_cast<uint64_t>(ms.Size()));
+    const double keep = 1.0 - static_cast<double>(p.p);
+    const T scale = keep > 0 ? T(1.0 / keep) : T(0);
+    if (n == 0 || (req[0] == OpReq::kNull && req[1] == OpReq::kNull)) return;
+    AX_CHECK(req[0] != OpReq::kNull, AX_ERR_NOT_SUPPORTED, attrs.Who(), ": a null output request has no GPU kernel");
+    DropoutKernel<<<Blocks(n), kThreads, 0, Stream(ctx)>>>(n, mp, key, first, keep, scale, in[0].ptr<T>(),
+                                                           out[0].ptr<T>(), out[1].ptr<T>(), req[0] == OpReq::kAdd,
+                                                           req[1] == OpReq::kAdd, req[1] != OpReq::kNull);
+    AX_CUDA_LAUNCHED("Dropout");
+  });
+}
+
+// ---- Embedding ---------------------------------------------------------------------------------
+template <class I>
+AX_HD inline int64_t RowOf(I v, int64_t rows) {  // clipped into [0, rows); NaN -> 0
+  const double d = static_cast<double>(v);
+  if (!(d > 0)) return 0;
+  if (d >= static_cast<double>(rows - 1)) return rows - 1;
+  return static_cast<int64_t>(d);
+}
+template <class I, class T>
+struct EmbedF {
+  const I* idx;
+  const T* w;
+  int64_t rows, D;
+  AX_HD T operator()(int64_t i) const {
+    return w[RowOf(idx[i / D], rows) * D + i % D];
+  }
+};
+template <class I, class T>
+__global__ void EmbedGradKernel(int64_t n, int64_t rows, int64_t D, const I* idx, const T* dy, T* dw) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n * D; i += int64_t(blockDim.x) * gridDim.x)
+    atomicAdd(dw + RowOf(idx[i / D], rows) * D + i % D, dy[i]);
+}
+void EmbedCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                  const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  const auto& p = attrs.get<EmbedParam>();
+  AX_GPU_TYPE_SWITCH(in[0].dtype, I, attrs.Who(), {
+    AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
+      Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(),
+          EmbedF<I, T>{in[0].ptr<I>(), in[1].ptr<T>(), int64_t(p.input_dim), int64_t(p.output_dim)}, "Embedding");
+    });
+  });
+}
+// (ograd, data) -> weight grad
+void EmbedGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                      const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  if (req[0] == OpReq::kNull) return;
+  const auto& p = attrs.get<EmbedParam>();
+  cudaStream_t st = Stream(ctx);
+  AX_GPU_TYPE_SWITCH(in[1].dtype, I, attrs.Who(), {
+    AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
+      if (req[0] != OpReq::kAdd) AX_CUDA_CHECK(cudaMemsetAsync(out[0].dptr, 0, sizeof(T) * out[0].Size(), st));
+      const int64_t n = in[1].Size();
+      if (n == 0) return;
+      EmbedGradKernel<<<Blocks(n * p.output_dim), kThreads, 0, st>>>(n, int64_t(p.input_dim), int64_t(p.output_dim),
+                                                                    in[1].ptr<I>(), in[0].ptr<T>(), out[0].ptr<T>());
+      AX_CUDA_LAUNCHED("_backward_Embedding");
+    });
+  });
+}
+
+void RegisterMiscKernels() {
+  SetKernel("add_n", AddNCompute);
+  SetKernel("clip", ClipCompute);
+  SetKernel("_backward_clip", ClipGradCompute);
+  SetKernel("Dropout", DropoutCompute);
+  SetKernel("Embedding", EmbedCompute);
+  SetKernel("_backward_Embedding", EmbedGradCompute);
+}
+
+}  // namespace cuda
+}  // namespace axle

@@ -1,0 +1,390 @@
+// CUDA kernels of the NN family: dot, batch_dot, FullyConnected (GEMM through cuBLAS or the
+// built-in kernel), Activation, softmax / log_softmax and SoftmaxOutput, forward and backward.
+// Softmax runs one block per lane with warp-shuffle reductions.
+#include <cfloat>
+#include <vector>
+
+#include "cuda/cuda_common.cuh"
+#include "ops/activation_op.h"
+#include "ops/dot_op.h"
+#include "ops/fully_connected.h"
+#include "ops/softmax_op.h"
+
+namespace axle {
+namespace cuda {
+
+// ---- GEMM ops --------------------------------------------------------------------------------
+struct DotDims {
+  int64_t M, N, K;
+};
+DotDims GetDotDims(const TShape& l, const TShape& r, bool ta, bool tb) {
+  if (l.ndim() == 1 && r.ndim() == 1) return {1, 1, l[0]};
+  const int ln = l.ndim(), rn = r.ndim();
+  DotDims d;
+  d.M = ta ? l.ProdRange(1, ln) : l.ProdRange(0, ln - 1);
+  d.K = ta ? l[0] : l[ln - 1];
+  d.N = tb ? r.ProdRange(0, rn - 1) : r.ProdRange(1, rn);
+  return d;
+}
+
+template <class T>
+void DotBackward(cudaStream_t s, bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* dC, const T* A, const T* B,
+                 T* dA, OpReq ra, T* dB, OpReq rb) {
+  const int64_t lda = ta ? M : K, ldb = tb ? K : N;
+  if (ra != OpReq::kNull) {
+    const bool acc = ra == OpReq::kAdd;
+    if (!ta) Gemm<T>(s, false, !tb, M, K, N, dC, N, B, ldb, dA, K, acc);  // dA = dC op(B)^T
+    else Gemm<T>(s, tb, true, K, M, N, B, ldb, dC, N, dA, M, acc);        // dA = op(B) dC^T
+  }
+  if (rb != OpReq::kNull) {
+    const bool acc = rb == OpReq::kAdd;
+    if (!tb) Gemm<T>(s, !ta, false, K, N, M, A, lda, dC, N, dB, N, acc);  // dB = op(A)^T dC
+    else Gemm<T>(s, true, ta, N, K, M, dC, N, A, lda, dB, K, acc);        // dB = dC^T op(A)
+  }
+}
+
+void DotCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  if (req[0] == OpReq::kNull) return;
+  const auto& p = attrs.get<DotParam>();
+  DotDims d = GetDotDims(in[0].shape, in[1].shape, p.transpose_a, p.transpose_b);
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
+    Gemm<T>(Stream(ctx), p.transpose_a, p.transpose_b, d.M, d.N, d.K, in[0].ptr<T>(), p.transpose_a ? d.M : d.K,
+            in[1].ptr<T>(), p.transpose_b ? d.K : d.N, out[0].ptr<T>(), d.N, req[0] == OpReq::kAdd);
+  });
+}
+
+void DotBackwardCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                        const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  const auto& p = attrs.get<DotParam>();
+  DotDims d = GetDotDims(in[1].shape, in[2].shape, p.transpose_a, p.transpose_b);
+  AX_GPU_FLOAT_SWITCH(in[0].dtype, T, attrs.Who(), {
+    DotBackward<T>(Stream(ctx), p.transpose_a, p.transpose_b, d.M, d.N, d.K, in[0].ptr<T>(), in[1].ptr<T>(),
+                   in[2].ptr<T>(), out[0].ptr<T>(), req[0], out[1].ptr<T>(), req[1]);
+  });
+}
+
+// batch_dot's view: batch products of op(lhs) (M x K) and op(rhs) (K x N).
+void BatchDims(const DotParam& p, const TShape& l, const TShape& r, int64_t* batch, int64_t* M, int64_t* N,
+               int64_t* K) {
+  const int n = l.ndim();
+  *batch = l.ProdRange(0, n - 2);
+  *M = p.transpose_a ? l[n - 1] : l[n - 2];
+  *K = p.transpose_a ? l[n - 2] : l[n - 1];
+  *N = p.transpose_b ? r[n - 2] : r[n - 1];
+}
+
+void BatchDotCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                     const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  if (req[0] == OpReq::kNull) return;
+  const auto& p = attrs.get<DotParam>();
+  int64_t batch, M, N, K;
+  BatchDims(p, in[0].shape, in[1].shape, &batch, &M, &N, &K);
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
+    for (int64_t b = 0; b < batch; ++b)
+      Gemm<T>(Stream(ctx), p.transpose_a, p.transpose_b, M, N, K, in[0].ptr<T>() + b * M * K, p.transpose_a ? M : K,
+              in[1].ptr<T>() + b * K * N, p.transpose_b ? K : N, out[0].ptr<T>() + b * M * N, N,
+              req[0] == OpReq::kAdd);
+  });
+}
+
+void BatchDotBackwardCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                             const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  const auto& p = attrs.get<DotParam>();
+  int64_t batch, M, N, K;
+  BatchDims(p, in[1].shape, in[2].shape, &batch, &M, &N, &K);
+  AX_GPU_FLOAT_SWITCH(in[0].dtype, T, attrs.Who(), {
+    for (int64_t b = 0; b < batch; ++b)
+      DotBackward<T>(Stream(ctx), p.transpose_a, p.transpose_b, M, N, K, in[0].ptr<T>() + b * M * N,
+                     in[1].ptr<T>() + b * M * K, in[2].ptr<T>() + b * K * N, out[0].ptr<T>() + b * M * K, req[0],
+                     out[1].ptr<T>() + b * K * N, req[1]);
+  });
+}
+
+void FCDims(const FCParam& p, const TShape& d, int64_t* batch, int64_t* K) {
+  const int n = d.ndim();
+  *batch = p.flatten ? d[0] : d.ProdRange(0, n - 1);
+  *K = p.flatten ? d.ProdRange(1, n) : d[n - 1];
+}
+
+template <class T>
+__global__ void RowBiasKernel(int64_t rows, int64_t H, const T* bias, T* y, bool add) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < rows * H; i += int64_t(blockDim.x) * gridDim.x)
+    y[i] = add ? y[i] + bias[i % H] : bias[i % H];
+}
+
+// db[j] (=|+=) sum_i dy[i, j]: one thread per column (adjacent threads read adjacent columns).
+template <class T>
+__global__ void ColumnSumKernel(int64_t rows, int64_t H, const T* dy, T* db, bool add) {
+  for (int64_t j = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; j < H; j += int64_t(blockDim.x) * gridDim.x) {
+    T s = T(0);
+    for (int64_t i = 0; i < rows; ++i) s += dy[i * H + j];
+    db[j] = add ? db[j] + s : s;
+  }
+}
+
+void FCForward(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+               const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  if (req[0] == OpReq::kNull) return;
+  const auto& p = attrs.get<FCParam>();
+  int64_t batch, K;
+  FCDims(p, in[0].shape, &batch, &K);
+  const int64_t H = p.num_hidden;
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
+    T* y = out[0].ptr<T>();
+    bool acc = req[0] == OpReq::kAdd;
+    if (!p.no_bias && batch * H > 0) {  // y (=|+=) bias, then y += x W^T
+      RowBiasKernel<<<Blocks(batch * H), kThreads, 0, Stream(ctx)>>>(batch, H, in[2].ptr<T>(), y, acc);
+      AX_CUDA_LAUNCHED("FullyConnected bias");
+      acc = true;
+    }
+    Gemm<T>(Stream(ctx), false, true, batch, H, K, in[0].ptr<T>(), K, in[1].ptr<T>(), K, y, H, acc);
+  });
+}
+
+void FCBackward(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  const auto& p = attrs.get<FCParam>();
+  int64_t batch, K;
+  FCDims(p, in[1].shape, &batch, &K);
+  const int64_t H = p.num_hidden;
+  cudaStream_t s = Stream(ctx);
+  AX_GPU_FLOAT_SWITCH(in[0].dtype, T, attrs.Who(), {
+    const T* dy = in[0].ptr<T>();
+    if (req[0] != OpReq::kNull)  // dx = dy W
+      Gemm<T>(s, false, false, batch, K, H, dy, H, in[2].ptr<T>(), K, out[0].ptr<T>(), K, req[0] == OpReq::kAdd);
+    if (req[1] != OpReq::kNull)  // dW = dy^T x
+      Gemm<T>(s, true, false, H, K, batch, dy, H, in[1].ptr<T>(), K, out[1].ptr<T>(), K, req[1] == OpReq::kAdd);
+    if (!p.no_bias && req[2] != OpReq::kNull && H > 0) {
+      ColumnSumKernel<<<Blocks(H), kThreads, 0, s>>>(batch, H, dy, out[2].ptr<T>(), req[2] == OpReq::kAdd);
+      AX_CUDA_LAUNCHED("FullyConnected bias gradient");
+    }
+  });
+}
+
+// ---- Activation --------------------------------------------------------------------------------
+template <class T>
+struct ActF {
+  const T* x;
+  int t;
+  AX_HD T operator()(int64_t i) const { return ActForward<T>(t, x[i]); }
+};
+template <class T>
+struct ActGradF {
+  const T *dy, *x, *y;
+  int t;
+  AX_HD T operator()(int64_t i) const { return dy[i] * ActDeriv<T>(t, x[i], y[i]); }
+};
+void ActCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  const int t = attrs.get<ActParam>().act_type;
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
+    Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(), ActF<T>{in[0].ptr<T>(), t}, "Activation");
+  });
+}
+void ActGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                    const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  const int t = attrs.get<ActParam>().act_type;
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
+    Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(), ActGradF<T>{in[0].ptr<T>(), in[1].ptr<T>(), in[2].ptr<T>(), t},
+        "_backward_Activation");
+  });
+}
+
+// ---- softmax ---------------------------------------------------------------------------------
+struct Layout {
+  int64_t outer, n, inner;
+};
+Layout AxisLayout(const TShape& s, int axis) { return {s.ProdRange(0, axis), s[axis], s.ProdRange(axis + 1, s.ndim())}; }
+
+// One block per lane (outer x inner); element k of a lane at base + k * inner.
+template <bool kLog, class T>
+__global__ void SoftmaxKernel(Layout L, T rt, const T* x, T* y, bool add) {
+  const int64_t lane = blockIdx.x, o = lane / L.inner, j = lane % L.inner, base = o * L.n * L.inner + j;
+  T mx = -INFINITY;
+  for (int64_t k = threadIdx.x; k < L.n; k += blockDim.x) mx = max(mx, x[base + k * L.inner]);
+  mx = BlockReduce(mx, MaxOp());
+  T sum = 0;
+  for (int64_t k = threadIdx.x; k < L.n; k += blockDim.x) sum += exp((x[base + k * L.inner] - mx) * rt);
+  sum = BlockReduce(sum, SumOp());
+  const T ls = log(sum), inv = T(1) / sum;
+  for (int64_t k = threadIdx.x; k < L.n; k += blockDim.x) {
+    const int64_t i = base + k * L.inner;
+    T v = kLog ? (x[i] - mx) * rt - ls : exp((x[i] - mx) * rt) * inv;
+    y[i] = add ? y[i] + v : v;
+  }
+}
+
+template <bool kLog, class T>
+__global__ void SoftmaxGradKernel(Layout L, T rt, const T* dy, const T* y, T* dx, bool add) {
+  const int64_t lane = blockIdx.x, o = lane / L.inner, j = lane % L.inner, base = o * L.n * L.inner + j;
+  T s = 0;
+  for (int64_t k = threadIdx.x; k < L.n; k += blockDim.x) {
+    const int64_t i = base + k * L.inner;
+    s += kLog ? dy[i] : dy[i] * y[i];
+  }
+  s = BlockReduce(s, SumOp());
+  for (int64_t k = threadIdx.x; k < L.n; k += blockDim.x) {
+    const int64_t i = base + k * L.inner;
+    T v = kLog ? (dy[i] - exp(y[i]) * s) * rt : y[i] * (dy[i] - s) * rt;
+    dx[i] = add ? dx[i] + v : v;
+  }
+}
+
+int64_t Lanes(const Layout& L) { return L.outer * L.inner; }
+
+template <bool kLog, class T>
+void LaunchSoftmax(const OpContext& ctx, const Layout& L, double temp, const T* x, T* y, OpReq req) {
+  if (req == OpReq::kNull || Lanes(L) == 0 || L.n == 0) return;
+  AX_CHECK(Lanes(L) < (int64_t(1) << 31), AX_ERR_NOT_SUPPORTED, "softmax: too many lanes for the GPU kernel");
+  SoftmaxKernel<kLog, T><<<unsigned(Lanes(L)), kReduceThreads, 0, Stream(ctx)>>>(L, T(1.0 / temp), x, y, req == OpReq::kAdd);
+  AX_CUDA_LAUNCHED("softmax");
+}
+
+const SoftmaxParam& CheckSoftmax(const NodeAttrs& attrs, int ndim, int in_dtype, int out_dtype, int* axis) {
+  const auto& p = attrs.get<SoftmaxParam>();
+  AX_CHECK(!p.use_length.value_or(false), AX_ERR_NOT_SUPPORTED, attrs.Who(), ": use_length has no GPU kernel yet");
+  AX_CHECK(in_dtype == out_dtype, AX_ERR_NOT_SUPPORTED, attrs.Who(),
+           ": a dtype other than the input's has no GPU kernel yet");
+  *axis = p.axis < 0 ? p.axis + ndim : p.axis;
+  return p;
+}
+
+template <bool kLog>
+void SoftmaxCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                    const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  int axis;
+  const auto& p = CheckSoftmax(attrs, in[0].shape.ndim(), in[0].dtype, out[0].dtype, &axis);
+  Layout L = AxisLayout(in[0].shape, axis);
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
+    LaunchSoftmax<kLog, T>(ctx, L, p.temperature.value_or(1.0), in[0].ptr<T>(), out[0].ptr<T>(), req[0]);
+  });
+}
+
+// inputs: ograd, output, data (shape and dtype only)
+template <bool kLog>
+void SoftmaxGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                        const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  int axis;
+  const auto& p = CheckSoftmax(attrs, in[2].shape.ndim(), in[1].dtype, out[0].dtype, &axis);
+  Layout L = AxisLayout(in[2].shape, axis);
+  if (req[0] == OpReq::kNull || Lanes(L) == 0 || L.n == 0) return;
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
+    SoftmaxGradKernel<kLog, T><<<unsigned(Lanes(L)), kReduceThreads, 0, Stream(ctx)>>>(
+        L, T(1.0 / p.temperature.value_or(1.0)), in[0].ptr<T>(), in[1].ptr<T>(), out[0].ptr<T>(), req[0] == OpReq::kAdd);
+    AX_CUDA_LAUNCHED("softmax backward");
+  });
+}
+
+// ---- SoftmaxOutput ---------------------------------------------------------------------------
+Layout SoftmaxOutputLayout(const SoftmaxOutputParam& p, const TShape& s) {
+  if (p.multi_output) return {s[0], s.ndim() > 1 ? s[1] : 1, s.ProdRange(std::min(2, s.ndim()), s.ndim())};
+  if (p.preserve_shape) return AxisLayout(s, s.ndim() - 1);
+  return {s[0], s.ProdRange(1, s.ndim()), 1};
+}
+
+void SoftmaxOutputCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                          const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  Layout L = SoftmaxOutputLayout(attrs.get<SoftmaxOutputParam>(), in[0].shape);
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
+    LaunchSoftmax<false, T>(ctx, L, 1.0, in[0].ptr<T>(), out[0].ptr<T>(), req[0]);
+  });
+}
+
+__device__ inline int LabelInt(float v) {
+  return v > -2147483520.0f && v < 2147483520.0f ? static_cast<int>(v) : INT_MIN;
+}
+
+// One thread per element: (y - onehot) * scale, 0 for ignored lanes; out_grad multiplies by og.
+template <class T>
+__global__ void SoftmaxOutputGradKernel(Layout L, int64_t nlab, const T* og, const T* y, const T* lab, T* dx,
+                                        bool add, bool out_grad, bool use_ignore, int ignore, T on, T off, T sc) {
+  const int64_t total = L.outer * L.n * L.inner;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(blockDim.x) * gridDim.x) {
+    const int64_t o = i / (L.n * L.inner), c = (i / L.inner) % L.n, j = i % L.inner, lane = o * L.inner + j;
+    if (lane >= nlab) continue;  // as the CPU: elements of lanes without a label are left alone
+    const int k = LabelInt(static_cast<float>(lab[lane]));
+    T v = (use_ignore && k == ignore) ? T(0) : (y[i] - (c == k ? on : off)) * sc;
+    if (out_grad) v *= og[i];
+    dx[i] = add ? dx[i] + v : v;
+  }
+}
+template <class T>
+__global__ void ProbGradKernel(int64_t n, const T* og, const T* y, const T* lab, T* dx, bool add, bool out_grad, T sc) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(blockDim.x) * gridDim.x) {
+    T v = (y[i] - lab[i]) * sc;
+    if (out_grad) v *= og[i];
+    dx[i] = add ? dx[i] + v : v;
+  }
+}
+
+// inputs: ograd, output, label
+void SoftmaxOutputGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                              const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  if (req[0] == OpReq::kNull) return;
+  const auto& p = attrs.get<SoftmaxOutputParam>();
+  const TShape& s = in[1].shape;
+  const bool add = req[0] == OpReq::kAdd;
+  cudaStream_t st = Stream(ctx);
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
+    const T* og = in[0].ptr<T>();
+    const T* y = in[1].ptr<T>();
+    const T* lab = in[2].ptr<T>();
+    T* dx = out[0].ptr<T>();
+    if (in[2].shape == s) {
+      if (s.Size() == 0) return;
+      ProbGradKernel<<<Blocks(s.Size()), kThreads, 0, st>>>(s.Size(), og, y, lab, dx, add, p.out_grad, T(p.grad_scale));
+      AX_CUDA_LAUNCHED("_backward_SoftmaxOutput");
+      return;
+    }
+    Layout L = SoftmaxOutputLayout(p, s);
+    const int64_t nlab = std::min(L.outer * L.inner, in[2].Size());
+    const int ignore = p.ignore_label > -2147483520.0f && p.ignore_label < 2147483520.0f
+                           ? static_cast<int>(p.ignore_label) : INT_MIN;
+    double valid;
+    if (p.normalization == kNormBatch) {
+      valid = p.multi_output ? static_cast<double>(L.outer) : static_cast<double>(in[2].Size());
+    } else if (p.normalization == kNormValid) {  // count the labels on the host (a small copy)
+      std::vector<T> h(static_cast<size_t>(in[2].Size()));
+      AX_CUDA_CHECK(cudaMemcpyAsync(h.data(), lab, h.size() * sizeof(T), cudaMemcpyDeviceToHost, st));
+      AX_CUDA_CHECK(cudaStreamSynchronize(st));
+      int64_t c = 0;
+      for (T v : h) {
+        float f = static_cast<float>(v);
+        c += (f > -2147483520.0f && f < 2147483520.0f ? static_cast<int>(f) : INT_MIN) != ignore;
+      }
+      valid = static_cast<double>(std::max<int64_t>(c, 1));
+    } else {
+      valid = 1.0;
+    }
+    double scale = p.grad_scale / valid;
+    if (p.multi_output && p.normalization != kNormValid) scale /= static_cast<double>(std::max<int64_t>(L.inner, 1));
+    const double alpha = p.multi_output ? 0.0 : p.smooth_alpha;
+    const T on = T(1.0 - alpha), off = L.n > 1 ? T(alpha / (L.n - 1)) : T(0);
+    const int64_t total = L.outer * L.n * L.inner;
+    if (total == 0) return;
+    SoftmaxOutputGradKernel<<<Blocks(total), kThreads, 0, st>>>(L, nlab, og, y, lab, dx, add, p.out_grad, p.use_ignore,
+                                                                ignore, on, off, T(scale));
+    AX_CUDA_LAUNCHED("_backward_SoftmaxOutput");
+  });
+}
+
+void RegisterNNKernels() {
+  SetKernel("dot", DotCompute);
+  SetKernel("_backward_dot", DotBackwardCompute);
+  SetKernel("batch_dot", BatchDotCompute);
+  SetKernel("_backward_batch_dot", BatchDotBackwardCompute);
+  SetKernel("FullyConnected", FCForward);
+  SetKernel("_backward_FullyConnected", FCBackward);
+  SetKernel("Activation", ActCompute);
+  SetKernel("_backward_Activation", ActGradCompute);
+  SetKernel("softmax", SoftmaxCompute<false>);
+  SetKernel("log_softmax", SoftmaxCompute<true>);
+  SetKernel("_backward_softmax", SoftmaxGradCompute<false>);
+  SetKernel("_backward_log_softmax", SoftmaxGradCompute<true>);
+  SetKernel("SoftmaxOutput", SoftmaxOutputCompute);
+  SetKernel("_backward_SoftmaxOutput", SoftmaxOutputGradCompute);
+}
+
+}  // namespace cuda
+}  // namespace axle

@@ -1,0 +1,134 @@
+// CUDA kernels of BatchNorm and its gradient: one block per channel, the batch statistics by
+// block reductions (in double), the moving statistics updated by the gradient in training, as on
+// the CPU (norm_op.cc).
+#include "cuda/cuda_common.cuh"
+#include "ops/norm_op.h"
+
+namespace axle {
+namespace cuda {
+
+struct AxisView {
+  int64_t outer = 1, C = 1, inner = 1;
+  AX_HD int64_t Index(int64_t c, int64_t k) const { return (k / inner * C + c) * inner + k % inner; }
+};
+AxisView View(const TShape& d, int axis) {
+  const int a = axis < 0 ? axis + d.ndim() : axis;
+  return {d.ProdRange(0, a), d[a], d.ProdRange(a + 1, d.ndim())};
+}
+
+template <class T>
+__global__ void BNForwardKernel(AxisView v, bool batch, double eps, bool fix_gamma, const T* x, const T* gamma,
+                                const T* beta, const T* mm, const T* mv, T* y, T* mean, T* invstd, int req) {
+  const int64_t c = blockIdx.x, cnt = v.outer * v.inner;
+  T m, is;
+  if (batch) {
+    double s = 0;
+    for (int64_t k = threadIdx.x; k < cnt; k += blockDim.x) s += double(x[v.Index(c, k)]);
+    const double md = cnt ? BlockReduce(s, SumOp()) / double(cnt) : 0.0;
+    double q = 0;
+    for (int64_t k = threadIdx.x; k < cnt; k += blockDim.x) {
+      const double d = double(x[v.Index(c, k)]) - md;
+      q += d * d;
+    }
+    q = BlockReduce(q, SumOp());
+    m = T(md);
+    is = (q == 0 && eps == 0) ? T(0) : T(1.0 / sqrt((cnt ? q / double(cnt) : 0.0) + eps));
+  } else {
+    m = mm[c];
+    is = T(1.0 / sqrt(double(mv[c]) + eps));
+  }
+  if (threadIdx.x == 0) {
+    mean[c] = m;
+    invstd[c] = is;
+  }
+  if (req == int(OpReq::kNull)) return;
+  const T scale = (fix_gamma ? T(1) : gamma[c]) * is, shift = beta[c] - m * scale;
+  for (int64_t k = threadIdx.x; k < cnt; k += blockDim.x) {
+    const int64_t i = v.Index(c, k);
+    const T r = x[i] * scale + shift;
+    y[i] = req == int(OpReq::kAdd) ? y[i] + r : r;
+  }
+}
+
+template <class T>
+__global__ void BNBackwardKernel(AxisView v, bool batch, double eps, float momentum, bool fix_gamma, const T* dy,
+                                 const T* smean, const T* sinvstd, const T* x, const T* gamma, T* mm, T* mv, T* dx,
+                                 T* dg, T* db, int rx, int rg, int rb) {
+  const int64_t c = blockIdx.x, cnt = v.outer * v.inner;
+  const T w = fix_gamma ? T(1) : gamma[c];
+  T mean, invstd;
+  if (batch) {
+    mean = smean[c];
+    invstd = sinvstd[c];
+    if (threadIdx.x == 0 && cnt > 0) {
+      const T var = T(1) / (invstd * invstd) - T(eps), mom = T(momentum);
+      mm[c] = mm[c] * mom + mean * (T(1) - mom);
+      mv[c] = mv[c] * mom + var * (T(1) - mom);
+    }
+  } else {
+    mean = mm[c];
+    invstd = T(1.0 / sqrt(double(mv[c]) + eps));
+  }
+  double sdy = 0, dot = 0;
+  for (int64_t k = threadIdx.x; k < cnt; k += blockDim.x) {
+    const int64_t i = v.Index(c, k);
+    sdy += double(dy[i]);
+    dot += double(x[i] - mean) * double(dy[i]);
+  }
+  sdy = BlockReduce(sdy, SumOp());
+  dot = BlockReduce(dot, SumOp());
+  if (rx != int(OpReq::kNull)) {
+    const T iw = invstd * w;
+    const T kk = batch && cnt ? T(dot * double(invstd) * double(invstd) / double(cnt)) : T(0);
+    const T gm = batch && cnt ? T(sdy / double(cnt)) : T(0);
+    for (int64_t k = threadIdx.x; k < cnt; k += blockDim.x) {
+      const int64_t i = v.Index(c, k);
+      const T r = batch ? (dy[i] - gm - (x[i] - mean) * kk) * iw : dy[i] * iw;
+      dx[i] = rx == int(OpReq::kAdd) ? dx[i] + r : r;
+    }
+  }
+  if (threadIdx.x == 0) {
+    const T gg = fix_gamma ? T(0) : T(dot * double(invstd));
+    if (rg == int(OpReq::kAdd)) dg[c] += gg;
+    else if (rg != int(OpReq::kNull)) dg[c] = gg;
+    if (rb == int(OpReq::kAdd)) db[c] += T(sdy);
+    else if (rb != int(OpReq::kNull)) db[c] = T(sdy);
+  }
+}
+
+// (data, gamma, beta, moving_mean, moving_var) -> (output, mean, invstd)
+void BNCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+               const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  const auto& p = attrs.get<BNParam>();
+  const AxisView v = View(in[0].shape, p.axis);
+  if (v.C == 0) return;
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
+    BNForwardKernel<<<unsigned(v.C), kReduceThreads, 0, Stream(ctx)>>>(
+        v, ctx.is_train && !p.use_global_stats, p.eps, p.fix_gamma, in[0].ptr<T>(), in[1].ptr<T>(), in[2].ptr<T>(),
+        in[3].ptr<T>(), in[4].ptr<T>(), out[0].ptr<T>(), out[1].ptr<T>(), out[2].ptr<T>(), int(req[0]));
+    AX_CUDA_LAUNCHED("BatchNorm");
+  });
+}
+
+// (ograd, mean, invstd, data, gamma, beta, moving_mean, moving_var) -> (data, gamma, beta grads)
+void BNBackwardCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                       const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  const auto& p = attrs.get<BNParam>();
+  const AxisView v = View(in[3].shape, p.axis);
+  if (v.C == 0) return;
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
+    BNBackwardKernel<<<unsigned(v.C), kReduceThreads, 0, Stream(ctx)>>>(
+        v, ctx.is_train && !p.use_global_stats, p.eps, p.momentum, p.fix_gamma, in[0].ptr<T>(), in[1].ptr<T>(),
+        in[2].ptr<T>(), in[3].ptr<T>(), in[4].ptr<T>(), in[6].ptr<T>(), in[7].ptr<T>(), out[0].ptr<T>(),
+        out[1].ptr<T>(), out[2].ptr<T>(), int(req[0]), int(req[1]), int(req[2]));
+    AX_CUDA_LAUNCHED("_backward_BatchNorm");
+  });
+}
+
+void RegisterNormKernels() {
+  SetKernel("BatchNorm", BNCompute);
+  SetKernel("_backward_BatchNorm", BNBackwardCompute);
+}
+
+}  // namespace cuda
+}  // namespace axle

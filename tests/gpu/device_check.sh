@@ -1,0 +1,52 @@
+#!/bin/bash
+# The GPU check, run once on a lent GPU machine (repo root as cwd, $OUT writable, no network):
+#   bash tests/gpu/device_check.sh          (device tool: carry [".whl"], see fetch_wheels.sh)
+# Builds Axle with the CUDA backend, runs tests/python/test_gpu.py and a CPU smoke test, then
+# times FullyConnected/dot and an MLP training step on gpu(0) beside PyTorch on the same card.
+# Everything goes to $OUT/log.txt too; the table comes last. Budget: well under 6 minutes.
+OUT=${OUT:-/tmp/axle-device-out}
+mkdir -p "$OUT"
+exec > >(tee -a "$OUT/log.txt") 2>&1
+set -o pipefail
+T0=$(date +%s)
+step() { echo; echo "==== $* ($(( $(date +%s) - T0 ))s)"; }
+
+step "machine"
+nvidia-smi -L
+python3 --version
+nvcc --version | tail -1
+python3 -c "import glob, site; print('cuBLAS wheels:', [p for d in site.getsitepackages() for p in glob.glob(d + '/nvidia/**/libcublas.so*', recursive=True)])"
+
+step "wheels (cffi, pycparser, scipy-openblas32) from .whl/"
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
+export PYTHONPATH=/tmp/site
+
+step "build with CUDA (pip install . --no-build-isolation)"
+export CMAKE_BUILD_PARALLEL_LEVEL=16
+BUILD_START=$(date +%s)
+timeout 300 python3 -m pip install -q --no-build-isolation --no-deps --no-cache-dir --target /tmp/axle-site \
+  -Cbuild-dir=/tmp/axle-build -Ccmake.define.AXLE_CUDA=ON -Ccmake.define.AXLE_CUDA_ARCHS=90-real . || { echo "BUILD FAILED"; exit 1; }
+BUILD_S=$(( $(date +%s) - BUILD_START ))
+export PYTHONPATH=/tmp/axle-site:/tmp/site
+ls -la /tmp/axle-site/axle/*.so
+python3 -c "import axle as mx; print('axle from', mx.__file__); print('num_gpus', mx.context.num_gpus())" || exit 1
+
+step "GPU tests (tests/python/test_gpu.py)"
+TO=""
+python3 -c "import pytest_timeout" 2>/dev/null && TO="--timeout=60"
+AXLE_VERBOSE=1 timeout 200 python3 -m pytest -q -rfE -p no:cacheprovider $TO tests/python/test_gpu.py 2>&1 | tail -60
+GPU_TESTS=$?
+
+step "GPU tests of the GEMM users with the built-in kernel (AXLE_CUBLAS=0)"
+AXLE_CUBLAS=0 AXLE_VERBOSE=1 timeout 120 python3 -m pytest -q -rfE -p no:cacheprovider $TO tests/python/test_gpu.py \
+  -k "dot or FullyConnected or Convolution or mlp" 2>&1 | tail -15
+
+step "CPU smoke test"
+timeout 90 python3 -m pytest -q -p no:cacheprovider tests/python/test_ndarray.py \
+  tests/python/test_engine.py 2>&1 | tail -3
+
+step "timings"
+timeout 240 python3 tests/gpu/bench.py --table "$OUT/table.txt" || echo "bench failed"
+echo
+echo "build: ${BUILD_S}s; GPU tests exit status: $GPU_TESTS; total $(( $(date +%s) - T0 ))s"
+[ -f "$OUT/table.txt" ] && cat "$OUT/table.txt"

@@ -1,0 +1,431 @@
+"""The CUDA backend: every op with a GPU kernel against the CPU result (forward, and the
+gradients through the registered gradient definitions), copies across devices, the GPU pool,
+errors at the wait point and engine ordering across CPU and GPU.
+
+Everything but the no-GPU checks is skipped when axle.context.num_gpus() == 0 (CI has no GPU;
+tests/gpu/device_check.sh runs this file on a lent GPU machine).
+"""
+import numpy as np
+import pytest
+
+import axle as mx
+from axle._lib import AxleMemoryError, NotSupportedError
+from axle.test_utils import op_gradient
+
+NGPU = mx.context.num_gpus()
+gpu_only = pytest.mark.skipif(NGPU == 0, reason="no GPU (axle.context.num_gpus() == 0)")
+
+# GPU vs CPU: the same kernels' math in another order (reductions, GEMM blocking), so float32
+# agrees to about 1e-5 relative; float64 much tighter.
+TOL = {"float32": dict(rtol=1e-4, atol=1e-5), "float64": dict(rtol=1e-10, atol=1e-12)}
+
+
+def test_no_gpu_gives_a_clear_error():
+    if NGPU:
+        pytest.skip("a GPU is present")
+    assert mx.context.num_gpus() == 0
+    with pytest.raises(NotSupportedError, match=r"gpu\(0\) is not available"):
+        mx.nd.zeros((2,), ctx=mx.gpu(0))
+
+
+def test_cpu_copies_still_work_without_gpu():
+    a = mx.nd.array(np.arange(6.0).reshape(2, 3))
+    b = mx.nd.zeros((2, 3))
+    a.copyto(b)
+    np.testing.assert_array_equal(b.asnumpy(), a.asnumpy())
+
+
+# ---- the op table: (op, inputs, attrs, grad) -----------------------------------------------
+# An input is (shape, kind): "r" uniform [-2, 2], "p" positive [0.5, 2], "l<n>" class labels < n.
+def _inputs(spec, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    out = []
+    for shape, kind in spec:
+        if kind == "r":
+            out.append(rng.uniform(-2, 2, size=shape))
+        elif kind == "p":
+            out.append(rng.uniform(0.5, 2, size=shape))
+        else:
+            out.append(rng.integers(0, int(kind[1:]), size=shape).astype(np.float64))
+    return [x.astype(dtype) for x in out]
+
+
+R23, R3, R13 = ((2, 3), "r"), ((3,), "r"), ((1, 3), "r")
+CASES = [
+    ("broadcast_add", [R23, R13], {}, True),
+    ("broadcast_sub", [R23, R23], {}, True),
+    ("broadcast_mul", [R23, R3], {}, True),
+    ("broadcast_div", [R23, ((2, 3), "p")], {}, True),
+    ("broadcast_power", [((2, 3), "p"), R23], {}, True),
+    ("broadcast_maximum", [R23, R13], {}, True),
+    ("broadcast_minimum", [R23, R23], {}, True),
+    ("broadcast_mod", [R23, ((2, 3), "p")], {}, False),
+    ("broadcast_greater", [R23, R13], {}, False),
+    ("broadcast_equal", [R23, R23], {}, False),
+    ("elemwise_add", [R23, R23], {}, True),
+    ("elemwise_mul", [R23, R23], {}, True),
+    ("elemwise_div", [R23, ((2, 3), "p")], {}, True),
+    ("_plus_scalar", [R23], {"scalar": 1.5}, True),
+    ("_rminus_scalar", [R23], {"scalar": 1.5}, True),
+    ("_mul_scalar", [R23], {"scalar": -3.0}, True),
+    ("_rdiv_scalar", [((2, 3), "p")], {"scalar": 2.0}, True),
+    ("_power_scalar", [((2, 3), "p")], {"scalar": 3.0}, True),
+    ("_maximum_scalar", [R23], {"scalar": 0.5}, True),
+    ("_greater_scalar", [R23], {"scalar": 0.0}, False),
+    ("negative", [R23], {}, True),
+    ("abs", [R23], {}, True),
+    ("square", [R23], {}, True),
+    ("exp", [R23], {}, True),
+    ("log", [((2, 3), "p")], {}, True),
+    ("sqrt", [((2, 3), "p")], {}, True),
+    ("rsqrt", [((2, 3), "p")], {}, True),
+    ("reciprocal", [((2, 3), "p")], {}, True),
+    ("sin", [R23], {}, True),
+    ("cos", [R23], {}, True),
+    ("tanh", [R23], {}, True),
+    ("sigmoid", [R23], {}, True),
+    ("relu", [R23], {}, True),
+    ("softsign", [R23], {}, True),
+    ("floor", [R23], {}, False),
+    ("round", [R23], {}, False),
+    ("_copy", [R23], {}, True),
+    ("Reshape", [((2, 3, 4), "r")], {"shape": (6, -1)}, True),
+    ("Flatten", [((2, 3, 4), "r")], {}, True),
+    ("expand_dims", [R23], {"axis": 1}, True),
+    ("dot", [((4, 5), "r"), ((5, 3), "r")], {}, True),
+    ("dot", [((5, 4), "r"), ((5, 3), "r")], {"transpose_a": True}, True),
+    ("dot", [((4, 5), "r"), ((3, 5), "r")], {"transpose_b": True}, True),
+    ("batch_dot", [((2, 4, 5), "r"), ((2, 5, 3), "r")], {}, True),
+    ("FullyConnected", [((4, 5), "r"), ((3, 5), "r"), ((3,), "r")], {"num_hidden": 3}, True),
+    ("FullyConnected", [((4, 2, 3), "r"), ((7, 6), "r")], {"num_hidden": 7, "no_bias": True}, True),
+    ("FullyConnected", [((70, 130), "r"), ((40, 130), "r"), ((40,), "r")], {"num_hidden": 40}, True),
+    ("Activation", [R23], {"act_type": "relu"}, True),
+    ("Activation", [R23], {"act_type": "sigmoid"}, True),
+    ("Activation", [R23], {"act_type": "tanh"}, True),
+    ("Activation", [R23], {"act_type": "softrelu"}, True),
+    ("softmax", [((4, 7), "r")], {}, True),
+    ("softmax", [((3, 4, 5), "r")], {"axis": 1}, True),
+    ("softmax", [((2, 300), "r")], {"temperature": 2.0}, True),
+    ("log_softmax", [((4, 7), "r")], {}, True),
+    ("sum", [((2, 3, 4), "r")], {"axis": 1}, True),
+    ("sum", [((2, 3, 4), "r")], {}, True),
+    ("mean", [((2, 3, 4), "r")], {"axis": (0, 2), "keepdims": True}, True),
+    ("max", [((2, 3, 4), "r")], {"axis": 2}, False),
+    ("min", [((2, 3, 4), "r")], {"axis": 1, "exclude": True}, False),
+    ("broadcast_to", [((1, 3), "r")], {"shape": (4, 3)}, True),
+    ("broadcast_like", [((3, 1), "r"), ((3, 4), "r")], {}, False),
+    ("transpose", [((2, 3, 4), "r")], {}, True),
+    ("transpose", [((2, 3, 4), "r")], {"axes": (1, 0, 2)}, True),
+    ("slice", [((4, 5), "r")], {"begin": (1, None), "end": (3, None)}, True),
+    ("slice", [((4, 5, 2), "r")], {"begin": (None, 4), "end": (None, 0), "step": (2, -2)}, True),
+    ("Concat", [((2, 3), "r"), ((2, 5), "r")], {"dim": 1, "num_args": 2}, True),
+    ("Concat", [((2, 3), "r"), ((1, 3), "r"), ((4, 3), "r")], {"dim": 0, "num_args": 3}, True),
+    ("Convolution", [((2, 3, 7, 6), "r"), ((4, 3, 3, 3), "r"), ((4,), "r")], {"kernel": (3, 3), "num_filter": 4}, True),
+    ("Convolution", [((2, 4, 9, 8), "r"), ((6, 2, 3, 2), "r")],
+     {"kernel": (3, 2), "num_filter": 6, "num_group": 2, "stride": (2, 1), "pad": (1, 1), "dilate": (1, 2),
+      "no_bias": True}, True),
+    ("Convolution", [((2, 3, 10), "r"), ((4, 3, 3), "r"), ((4,), "r")], {"kernel": (3,), "num_filter": 4,
+                                                                         "pad": (1,)}, True),
+    ("Pooling", [((2, 3, 6, 6), "r")], {"kernel": (2, 2), "stride": (2, 2), "pool_type": "max"}, True),
+    ("Pooling", [((2, 3, 7, 7), "r")], {"kernel": (3, 3), "stride": (2, 2), "pad": (1, 1), "pool_type": "avg"}, True),
+    ("Pooling", [((2, 3, 7, 7), "r")], {"kernel": (3, 3), "stride": (2, 2), "pool_type": "avg",
+                                        "pooling_convention": "full", "count_include_pad": False}, True),
+    ("Pooling", [((2, 3, 5, 4), "r")], {"global_pool": True, "pool_type": "avg"}, True),
+    ("add_n", [R23, R23, R23], {"num_args": 3}, True),
+    ("add_n", [R23] * 10, {}, False),
+    ("clip", [R23], {"a_min": -1.0, "a_max": 0.5}, True),
+    ("Embedding", [((2, 3), "l10"), ((10, 4), "r")], {"input_dim": 10, "output_dim": 4}, True),
+    ("BatchNorm", [((4, 3, 5), "r"), R3, R3, R3, ((3,), "p")], {"fix_gamma": False}, True),
+    ("BatchNorm", [((4, 6), "r"), ((6,), "r"), ((6,), "r"), ((6,), "r"), ((6,), "p")], {}, True),
+    ("Dropout", [R23], {"p": 0.0}, True),
+    ("SoftmaxOutput", [((4, 5), "r"), ((4,), "l5")], {}, False),
+    ("SoftmaxOutput", [((4, 5), "r"), ((4,), "l5")], {"normalization": "valid", "use_ignore": True,
+                                                       "ignore_label": 1}, False),
+]
+
+
+def _call(op, arrays, attrs):
+    out = getattr(mx.nd, op)(*arrays, **attrs)
+    return out if isinstance(out, list) else [out]
+
+
+def _case_id(c):
+    return c[0] + ("-" + "-".join(f"{k}={v}" for k, v in c[2].items()) if c[2] else "")
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
+def test_op_on_gpu_matches_cpu(case, dtype):
+    op, spec, attrs, has_grad = case
+    xs = _inputs(spec, dtype)
+    cpu = _call(op, [mx.nd.array(x, dtype=dtype) for x in xs], attrs)
+    gpu = _call(op, [mx.nd.array(x, dtype=dtype, ctx=mx.gpu(0)) for x in xs], attrs)
+    for c, g in zip(cpu, gpu):
+        assert g.context == mx.gpu(0)
+        np.testing.assert_allclose(g.asnumpy(), c.asnumpy(), **TOL[dtype])
+    if not has_grad:
+        return
+    rng = np.random.default_rng(1)
+    ograds = [rng.uniform(-1, 1, size=c.shape).astype(dtype) for c in cpu]
+    gc = op_gradient(op, [mx.nd.array(x, dtype=dtype) for x in xs], [mx.nd.array(o, dtype=dtype) for o in ograds], **attrs)
+    gg = op_gradient(op, [mx.nd.array(x, dtype=dtype, ctx=mx.gpu(0)) for x in xs],
+                     [mx.nd.array(o, dtype=dtype, ctx=mx.gpu(0)) for o in ograds], **attrs)
+    for c, g in zip(gc, gg):
+        np.testing.assert_allclose(g.asnumpy(), c.asnumpy(), **TOL[dtype])
+
+
+@gpu_only
+@pytest.mark.parametrize("op,extra", [("sgd_update", 0), ("sgd_mom_update", 1), ("adam_update", 2),
+                                      ("nag_mom_update", 1), ("rmsprop_update", 1)])
+def test_optimizer_update_on_gpu_matches_cpu(op, extra):
+    xs = _inputs([((5, 4), "r")] * 2 + [((5, 4), "p")] * extra, "float32")
+    attrs = {"lr": 0.1, "wd": 0.01}
+    if op in ("sgd_mom_update", "nag_mom_update"):
+        attrs["momentum"] = 0.9
+    res = []
+    for ctx in (mx.cpu(), mx.gpu(0)):
+        arrs = [mx.nd.array(x, ctx=ctx) for x in xs]
+        getattr(mx.nd, op)(*arrs, out=arrs[0], **attrs)
+        res.append([a.asnumpy() for a in arrs])
+    for c, g in zip(*res):
+        np.testing.assert_allclose(g, c, rtol=1e-5, atol=1e-6)
+
+
+@gpu_only
+def test_fill_and_random_ops():
+    z = mx.nd.zeros((3, 4), ctx=mx.gpu(0))
+    o = mx.nd.ones((3, 4), ctx=mx.gpu(0), dtype="int32")
+    f = mx.nd.full((2, 2), 7.5, ctx=mx.gpu(0))
+    np.testing.assert_array_equal(z.asnumpy(), np.zeros((3, 4)))
+    np.testing.assert_array_equal(o.asnumpy(), np.ones((3, 4), dtype=np.int32))
+    np.testing.assert_array_equal(f.asnumpy(), np.full((2, 2), 7.5))
+    mx.random.seed(7)
+    u = mx.nd.random.uniform(-1, 3, shape=(200000,), ctx=mx.gpu(0)).asnumpy()
+    n = mx.nd.random.normal(2, 0.5, shape=(200000,), ctx=mx.gpu(0)).asnumpy()
+    assert u.min() >= -1 and u.max() < 3 and abs(u.mean() - 1) < 0.02
+    assert abs(n.mean() - 2) < 0.01 and abs(n.std() - 0.5) < 0.01
+    mx.random.seed(7)
+    u2 = mx.nd.random.uniform(-1, 3, shape=(200000,), ctx=mx.gpu(0)).asnumpy()
+    np.testing.assert_array_equal(u, u2)
+
+
+@gpu_only
+def test_dropout_on_gpu():
+    x = mx.nd.ones((200, 300), ctx=mx.gpu(0))
+    y, mask = mx.nd.Dropout(x, p=0.25, mode="always", out=[mx.nd.empty((200, 300), ctx=mx.gpu(0)),
+                                                           mx.nd.empty((200, 300), ctx=mx.gpu(0))])
+    m = mask.asnumpy()
+    assert set(np.unique(m)) <= {0.0, np.float32(1 / 0.75)}
+    assert abs((m == 0).mean() - 0.25) < 0.01
+    np.testing.assert_array_equal(y.asnumpy(), m)
+    _, mask2 = mx.nd.Dropout(x, p=0.5, mode="always", axes=(0,), out=[mx.nd.empty((200, 300), ctx=mx.gpu(0)),
+                                                                      mx.nd.empty((200, 300), ctx=mx.gpu(0))])
+    m2 = mask2.asnumpy()
+    assert (m2 == m2[:1]).all()  # one draw per column, shared along axis 0
+
+
+# ---- copies ------------------------------------------------------------------------------------
+@gpu_only
+def test_copies_between_cpu_and_gpu():
+    x = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    a = mx.nd.array(x)
+    g = a.as_in_context(mx.gpu(0))
+    assert g.context == mx.gpu(0)
+    np.testing.assert_array_equal(g.asnumpy(), x)
+    back = g.copyto(mx.cpu())
+    np.testing.assert_array_equal(back.asnumpy(), x)
+    dst = mx.nd.zeros((2, 3, 4), ctx=mx.gpu(0))
+    a.copyto(dst)
+    np.testing.assert_array_equal(dst.asnumpy(), x)
+    g2 = g.copyto(mx.gpu(NGPU - 1))  # another GPU when there is one
+    np.testing.assert_array_equal(g2.asnumpy(), x)
+    d64 = mx.nd.zeros((2, 3, 4), ctx=mx.gpu(0), dtype="float64")
+    a.copyto(d64)
+    np.testing.assert_array_equal(d64.asnumpy(), x.astype(np.float64))
+    np.testing.assert_array_equal(g[1].asnumpy(), x[1])  # a view's copy
+
+
+@gpu_only
+def test_indexing_on_gpu():
+    x = np.arange(60, dtype=np.float32).reshape(3, 4, 5)
+    g = mx.nd.array(x, ctx=mx.gpu(0))
+    np.testing.assert_array_equal(g[1:3, ::2, 1].asnumpy(), x[1:3, ::2, 1])
+    g[0, 1:3] = 7.0
+    g[2, :, 4] = mx.nd.array(np.full((4,), -1.0, np.float32), ctx=mx.gpu(0))
+    x[0, 1:3] = 7.0
+    x[2, :, 4] = -1.0
+    np.testing.assert_array_equal(g.asnumpy(), x)
+
+
+@gpu_only
+def test_engine_orders_work_across_cpu_and_gpu():
+    # no waits inside the loop: only the engine's dependencies keep the result right
+    x = np.random.default_rng(0).uniform(-1, 1, size=(64, 64)).astype(np.float32)
+    c = mx.nd.array(x)
+    ref = x.copy()
+    for i in range(30):
+        g = c.as_in_context(mx.gpu(0))
+        g = g * 1.01 + 0.5
+        c2 = g.as_in_context(mx.cpu())
+        c = c2 - 0.25
+        ref = (ref * np.float32(1.01) + np.float32(0.5)) - np.float32(0.25)
+    np.testing.assert_allclose(c.asnumpy(), ref, rtol=1e-5)
+
+
+# ---- pool and errors -------------------------------------------------------------------------
+@gpu_only
+def test_gpu_pool_stats_and_empty_cache():
+    ctx = mx.gpu(0)
+    mx.nd.waitall()
+    mx.context.empty_cache(ctx)
+    base = mx.context.memory_stats(ctx)
+    a = mx.nd.zeros((1024, 1024), ctx=ctx)
+    a.wait_to_read()
+    s = mx.context.memory_stats(ctx)
+    assert s["bytes_in_use"] >= base["bytes_in_use"] + 4 * 1024 * 1024
+    del a
+    mx.nd.waitall()
+    s = mx.context.memory_stats(ctx)
+    assert s["bytes_pooled"] >= 4 * 1024 * 1024
+    b = mx.nd.zeros((1024, 1024), ctx=ctx)
+    b.wait_to_read()
+    assert mx.context.memory_stats(ctx)["pool_hits"] > s["pool_hits"]
+    del b
+    mx.nd.waitall()
+    mx.context.empty_cache(ctx)
+    assert mx.context.memory_stats(ctx)["bytes_pooled"] == 0
+
+
+@gpu_only
+def test_gpu_out_of_memory_is_a_clear_error():
+    with pytest.raises(AxleMemoryError, match=r"out of memory.*gpu\(0\)"):
+        mx.nd.zeros((1 << 40,), ctx=mx.gpu(0))  # 4 TiB
+    a = mx.nd.ones((10,), ctx=mx.gpu(0))  # the device still works
+    assert a.asnumpy().sum() == 10
+
+
+@gpu_only
+def test_kernel_errors_surface_at_the_wait_point():
+    a = mx.nd.array(np.ones((3,), dtype=np.uint8), dtype="uint8", ctx=mx.gpu(0))
+    b = a + a  # pushed: the missing uint8 kernel is found on the GPU worker
+    with pytest.raises(NotSupportedError, match="broadcast_add|elemwise_add|_plus"):
+        b.asnumpy()
+    c = mx.nd.ones((3,), ctx=mx.gpu(0)) + 1  # later work is unaffected
+    np.testing.assert_array_equal(c.asnumpy(), [2, 2, 2])
+
+
+@gpu_only
+def test_mlp_training_steps_match_cpu():
+    rng = np.random.default_rng(0)
+    shapes = [(64, 784), (64,), (10, 64), (10,)]
+    params0 = [rng.normal(0, 0.05, size=s).astype(np.float32) for s in shapes]
+    x = rng.uniform(0, 1, size=(32, 784)).astype(np.float32)
+    y = rng.integers(0, 10, size=(32,)).astype(np.float32)
+    results = []
+    for ctx in (mx.cpu(), mx.gpu(0)):
+        p = [mx.nd.array(v, ctx=ctx) for v in params0]
+        xd, yd = mx.nd.array(x, ctx=ctx), mx.nd.array(y, ctx=ctx)
+        for _ in range(3):
+            h = mx.nd.FullyConnected(xd, p[0], p[1], num_hidden=64)
+            a = mx.nd.Activation(h, act_type="relu")
+            o = mx.nd.FullyConnected(a, p[2], p[3], num_hidden=10)
+            s = mx.nd.SoftmaxOutput(o, yd)
+            do = mx.nd._backward_SoftmaxOutput(mx.nd.ones_like(s), s, yd)
+            da, dw2, db2 = mx.nd._backward_FullyConnected(do, a, p[2], p[3], num_hidden=10)
+            dh = mx.nd._backward_Activation(da, h, a, act_type="relu")
+            _, dw1, db1 = mx.nd._backward_FullyConnected(dh, xd, p[0], p[1], num_hidden=64)
+            for w, g in zip(p, [dw1, db1, dw2, db2]):
+                mx.nd.sgd_update(w, g, lr=0.1, out=w)
+        results.append([w.asnumpy() for w in p])
+    for c, g in zip(*results):
+        np.testing.assert_allclose(g, c, rtol=1e-4, atol=1e-5)
+
+
+# ---- interop -----------------------------------------------------------------------------------
+@gpu_only
+def test_dlpack_with_torch_on_gpu():
+    torch = pytest.importorskip("torch")
+    t = torch.arange(12, dtype=torch.float32, device="cuda").reshape(3, 4) * 2
+    a = mx.nd.from_dlpack(t)  # zero copy, the producer's kernel finished first
+    assert a.context == mx.gpu(0)
+    np.testing.assert_array_equal(a.asnumpy(), np.arange(12, dtype=np.float32).reshape(3, 4) * 2)
+    b = (a + 1) * 3
+    tb = torch.from_dlpack(b)
+    assert tb.is_cuda
+    np.testing.assert_array_equal(tb.cpu().numpy(), (np.arange(12).reshape(3, 4) * 2 + 1) * 3)
+    a[:] = 0  # shared memory: torch sees Axle's write
+    mx.nd.waitall()
+    assert float(t.abs().sum()) == 0.0
+
+
+@gpu_only
+def test_cuda_array_interface_with_cupy():
+    cp = pytest.importorskip("cupy")
+    a = mx.nd.array(np.arange(6, dtype=np.float32), ctx=mx.gpu(0)) * 2
+    cai = a.__cuda_array_interface__
+    assert cai["shape"] == (6,) and cai["typestr"] == "<f4" and cai["version"] == 3
+    c = cp.asarray(a)
+    np.testing.assert_array_equal(cp.asnumpy(c), np.arange(6) * 2)
+    assert not hasattr(mx.nd.zeros((2,)), "__cuda_array_interface__")
+    d = mx.nd.from_dlpack(cp.arange(5, dtype=cp.float64))
+    np.testing.assert_array_equal(d.asnumpy(), np.arange(5.0))
+
+
+# ---- executors and Module on the GPU -------------------------------------------------------------
+def _lenet():
+    data = mx.sym.Variable("data")
+    c1 = mx.sym.Convolution(data, kernel=(5, 5), num_filter=8, name="c1")
+    p1 = mx.sym.Pooling(mx.sym.Activation(c1, act_type="tanh"), pool_type="max", kernel=(2, 2), stride=(2, 2))
+    c2 = mx.sym.Convolution(p1, kernel=(5, 5), num_filter=16, name="c2")
+    p2 = mx.sym.Pooling(mx.sym.Activation(c2, act_type="tanh"), pool_type="max", kernel=(2, 2), stride=(2, 2))
+    f1 = mx.sym.Activation(mx.sym.FullyConnected(mx.sym.Flatten(p2), num_hidden=32, name="f1"), act_type="tanh")
+    return mx.sym.SoftmaxOutput(mx.sym.FullyConnected(f1, num_hidden=10, name="f2"), name="softmax")
+
+
+def _mlp():
+    data = mx.sym.Variable("data")
+    a1 = mx.sym.Activation(mx.sym.FullyConnected(data, num_hidden=128, name="l1"), act_type="relu")
+    return mx.sym.SoftmaxOutput(mx.sym.FullyConnected(a1, num_hidden=10, name="l2"), name="softmax")
+
+
+@gpu_only
+@pytest.mark.parametrize("net,shape", [(_mlp, (16, 784)), (_lenet, (4, 1, 28, 28))], ids=["mlp", "lenet"])
+def test_executor_training_steps_match_cpu(net, shape):
+    """The seed's executor loop (forward, backward, W[:] = W - G * lr) on gpu(0) and cpu()."""
+    sym = net()
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 1, size=shape).astype(np.float32)
+    y = rng.integers(0, 10, size=(shape[0],)).astype(np.float32)
+    params = None
+    results = []
+    for ctx in (mx.cpu(), mx.gpu(0)):
+        ex = sym.simple_bind(ctx, data=shape, softmax_label=(shape[0],))
+        if params is None:
+            params = {n: rng.normal(0, 0.1, size=a.shape).astype(np.float32) for n, a in ex.arg_dict.items()
+                      if n not in ("data", "softmax_label")}
+        for n, v in params.items():
+            ex.arg_dict[n][:] = v
+        ex.arg_dict["data"][:] = x
+        ex.arg_dict["softmax_label"][:] = y
+        for _ in range(3):
+            ex.forward(is_train=True)
+            ex.backward()
+            for n in params:
+                w, g = ex.arg_dict[n], ex.grad_dict[n]
+                w[:] = w - g * 0.01
+        assert ex.outputs[0].context == ctx
+        results.append({n: ex.arg_dict[n].asnumpy() for n in params})
+    for n in params:
+        np.testing.assert_allclose(results[1][n], results[0][n], rtol=1e-4, atol=1e-5, err_msg=n)
+
+
+@gpu_only
+def test_module_fit_on_gpu_learns_the_bundled_sample():
+    mnist = mx.test_utils.get_mnist()
+    train = mx.io.NDArrayIter(mnist["train_data"].reshape(-1, 784), mnist["train_label"], 100, shuffle=True)
+    val = mx.io.NDArrayIter(mnist["test_data"].reshape(-1, 784), mnist["test_label"], 100)
+    mod = mx.mod.Module(_mlp(), context=mx.gpu(0))
+    mod.fit(train, eval_data=val, optimizer="sgd", optimizer_params={"learning_rate": 0.1}, num_epoch=5,
+            initializer=mx.init.Xavier())
+    assert mod.score(val, "acc")[0][1] > 0.85
