@@ -17,7 +17,9 @@ Each framework runs in its own child process with the same threads (--threads, d
 Axle AXLE_NUM_THREADS/AXLE_CPU_WORKER_NTHREADS, MXNet OMP_NUM_THREADS/MXNET_CPU_WORKER_NTHREADS,
 PyTorch set_num_threads; OMP/MKL/OPENBLAS_NUM_THREADS for all. MXNet runs from --mxnet-python
 (default .mxref/bin/python), PyTorch from --torch-python (default benchmarks/.venv-torch/bin/python);
-a missing one is left out with a note. Ratios are Axle / peer: below 1 means Axle is faster.
+a missing one is left out with a note. Ratios are Axle / peer: below 1 means Axle is faster. For the MLP each process's CPU seconds
+per epoch (all its threads) are printed too: on a machine shared with other work they move less
+than the wall time.
 """
 import argparse
 import json
@@ -75,14 +77,16 @@ def symbolic_worker(mx, args):
         ex, pairs = bind(mlp(), (128, 784))
         X = rng.rand(args.samples, 784).astype(np.float32)
         Y = rng.randint(0, 10, args.samples).astype(np.float32)
-        times = []
+        times, cpu = [], []
         for _ in range(args.epochs + 1):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             for i in range(0, args.samples - 127, 128):
                 step(ex, pairs, X[i:i + 128], Y[i:i + 128], 0.001)
             mx.nd.waitall()
             times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
         res["mlp"] = times[1:]
+        res["mlp_cpu"] = cpu[1:]
     if "lenet" in args.only:
         ex, pairs = bind(lenet(), (128, 1, 28, 28))
         x = rng.rand(128, 1, 28, 28).astype(np.float32)
@@ -123,12 +127,14 @@ def torch_worker(args):
         model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
         X = torch.from_numpy(rng.rand(args.samples, 784).astype(np.float32))
         Y = torch.from_numpy(rng.randint(0, 10, args.samples))
-        times = []
+        times, cpu = [], []
         for _ in range(args.epochs + 1):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             train(model, X, Y, 128, 0.001, range(0, args.samples - 127, 128))
             times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
         res["mlp"] = times[1:]
+        res["mlp_cpu"] = cpu[1:]
     if "lenet" in args.only:
         model = nn.Sequential(nn.Conv2d(1, 20, 5), nn.Tanh(), nn.MaxPool2d(2, 2), nn.Conv2d(20, 50, 5), nn.Tanh(),
                               nn.MaxPool2d(2, 2), nn.Flatten(), nn.Linear(800, 500), nn.Tanh(), nn.Linear(500, 10))
@@ -204,7 +210,9 @@ def main(argv=None):
         for peer, r in results.items():
             t = [x * scale for x in r["results"][what]]
             med[peer] = statistics.median(t)
-            print(f"  {LABEL[peer]:<12} {r['version']:<10} {med[peer]:9.3f}  ({min(t):.3f}-{max(t):.3f})")
+            cpu = r["results"].get(what + "_cpu")
+            extra = f"   CPU {statistics.median(cpu):.3f} s (all threads)" if cpu else ""
+            print(f"  {LABEL[peer]:<12} {r['version']:<10} {med[peer]:9.3f}  ({min(t):.3f}-{max(t):.3f}){extra}")
         if "axle" in med:
             for peer in med:
                 if peer != "axle":
