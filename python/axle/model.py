@@ -26,12 +26,12 @@ def save_checkpoint(prefix, epoch, symbol, arg_params, aux_params, remove_amp_ca
     logging.info('Saved checkpoint to "%s"', param_name)
 
 
-def load_params(prefix, epoch):
-    """(arg_params, aux_params) from prefix-<epoch:04d>.params."""
-    fname = "%s-%04d.params" % (prefix, epoch)
+def split_params(fname, strict=False):
+    """(arg_params, aux_params) from a parameter file whose names are arg:<name> / aux:<name>;
+    other names are skipped, or an error when strict."""
     saved = nd.load(fname)
     if not isinstance(saved, dict):
-        raise ValueError(f"{fname}: holds unnamed arrays; a checkpoint names them arg:<name> / aux:<name>")
+        raise ValueError(f"{fname}: holds unnamed arrays; a parameter file names them arg:<name> / aux:<name>")
     arg_params, aux_params = {}, {}
     for k, v in saved.items():
         tp, _, name = k.partition(":")
@@ -39,7 +39,14 @@ def load_params(prefix, epoch):
             arg_params[name] = v
         elif tp == "aux":
             aux_params[name] = v
+        elif strict:
+            raise ValueError(f"{fname}: invalid parameter name {k!r}; expected arg:<name> or aux:<name>")
     return arg_params, aux_params
+
+
+def load_params(prefix, epoch):
+    """(arg_params, aux_params) from prefix-<epoch:04d>.params."""
+    return split_params("%s-%04d.params" % (prefix, epoch))
 
 
 def load_checkpoint(prefix, epoch):

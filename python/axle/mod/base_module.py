@@ -11,7 +11,7 @@ from .. import metric
 from .. import ndarray as nd
 from ..init import Uniform
 from ..io import DataBatch, DataDesc
-from ..model import BatchEndParam, _call_all
+from ..model import BatchEndParam, _call_all, split_params
 
 __all__ = ["BaseModule"]
 
@@ -265,18 +265,7 @@ class BaseModule:
 
     def load_params(self, fname):
         """Reads parameters that save_params (or MXNet) wrote and sets them."""
-        saved = nd.load(fname)
-        if not isinstance(saved, dict):
-            raise ValueError(f"{fname}: holds unnamed arrays; a parameter file names them arg:<name> / aux:<name>")
-        arg_params, aux_params = {}, {}
-        for k, v in saved.items():
-            tp, _, name = k.partition(":")
-            if tp == "arg":
-                arg_params[name] = v
-            elif tp == "aux":
-                aux_params[name] = v
-            else:
-                raise ValueError(f"{fname}: invalid parameter name {k!r}; expected arg:<name> or aux:<name>")
+        arg_params, aux_params = split_params(fname, strict=True)
         self.set_params(arg_params, aux_params)
 
     def prepare(self, data_batch, sparse_row_id_fn=None):
