@@ -170,6 +170,25 @@ def thread_env(threads):
     return env
 
 
+def run_peers(script, args, worker_args, extra_for=None):
+    """Runs `script --worker PEER` for each of args.peers in its own process with the same
+    threads; (results by peer, notes on peers left out or failed)."""
+    python = {"axle": sys.executable, "mxnet": args.mxnet_python, "torch": args.torch_python}
+    results, notes = {}, []
+    for peer in args.peers:
+        if not os.path.exists(python[peer]):
+            notes.append(f"{LABEL[peer]} left out: {python[peer]} does not exist")
+            continue
+        cmd = [python[peer], os.path.abspath(script), "--worker", peer, "--threads", str(args.threads), *worker_args,
+               *((extra_for or {}).get(peer, []))]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=thread_env(args.threads), cwd=ROOT)
+        if proc.returncode != 0:
+            notes.append(f"{LABEL[peer]} failed: {proc.stderr.strip().splitlines()[-1:]}")
+            continue
+        results[peer] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return results, notes
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", nargs="+", default=["mlp", "lenet"], choices=["mlp", "lenet"], help="what to time")
@@ -186,20 +205,9 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.worker:
         return worker(args)
-    python = {"axle": sys.executable, "mxnet": args.mxnet_python, "torch": args.torch_python}
-    results, notes = {}, []
-    for peer in args.peers:
-        if not os.path.exists(python[peer]):
-            notes.append(f"{LABEL[peer]} left out: {python[peer]} does not exist")
-            continue
-        cmd = [python[peer], os.path.abspath(__file__), "--worker", peer, "--threads", str(args.threads),
-               "--epochs", str(args.epochs), "--samples", str(args.samples), "--warmup", str(args.warmup),
-               "--repeats", str(args.repeats), "--only", *args.only]
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=thread_env(args.threads), cwd=ROOT)
-        if proc.returncode != 0:
-            notes.append(f"{LABEL[peer]} failed: {proc.stderr.strip().splitlines()[-1:]}")
-            continue
-        results[peer] = json.loads(proc.stdout.strip().splitlines()[-1])
+    results, notes = run_peers(__file__, args, ["--epochs", str(args.epochs), "--samples", str(args.samples),
+                                                "--warmup", str(args.warmup), "--repeats", str(args.repeats),
+                                                "--only", *args.only])
     print(f"threads per framework: {args.threads}; medians (min-max)")
     for what, unit in (("mlp", "s/epoch"), ("lenet", "ms/batch")):
         if what not in args.only:

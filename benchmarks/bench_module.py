@@ -21,13 +21,12 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from bench_executor import LABEL, PEERS, ROOT, thread_env  # noqa: E402
+from bench_executor import LABEL, PEERS, ROOT, run_peers  # noqa: E402
 
 
 def mlp(mx):
@@ -139,21 +138,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.worker:
         return worker(args)
-    python = {"axle": sys.executable, "mxnet": args.mxnet_python, "torch": args.torch_python}
-    results, notes = {}, []
-    for peer in args.peers:
-        if not os.path.exists(python[peer]):
-            notes.append(f"{LABEL[peer]} left out: {python[peer]} does not exist")
-            continue
-        cmd = [python[peer], os.path.abspath(__file__), "--worker", peer, "--threads", str(args.threads),
-               "--epochs", str(args.epochs), "--samples", str(args.samples)]
-        if args.profile and peer == "axle":
-            cmd.append("--profile")
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=thread_env(args.threads), cwd=ROOT)
-        if proc.returncode != 0:
-            notes.append(f"{LABEL[peer]} failed: {proc.stderr.strip().splitlines()[-1:]}")
-            continue
-        results[peer] = json.loads(proc.stdout.strip().splitlines()[-1])
+    results, notes = run_peers(__file__, args, ["--epochs", str(args.epochs), "--samples", str(args.samples)],
+                               {"axle": ["--profile"]} if args.profile else None)
     print(f"threads per framework: {args.threads}; Module.fit, {args.samples} samples, batch 128; "
           "s/epoch, medians (min-max), and the process's CPU seconds per epoch (all its threads)")
     med, cpu = {}, {}
