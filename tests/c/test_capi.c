@@ -219,7 +219,7 @@ static void test_list_and_info(void) {
   CHECK(name && strcmp(name, "_plus_scalar") == 0);
   CHECK(doc && doc[0] != '\0');
   CHECK(nin == 1 && in_names && strcmp(in_names[0], "data") == 0);
-  CHECK(np == 1 && pn && strcmp(pn[0], "scalar") == 0);
+  CHECK(np == 2 && pn && strcmp(pn[0], "scalar") == 0 && strcmp(pn[1], "is_int") == 0);
   CHECK(pt && strcmp(pt[0], "double, optional, default='1'") == 0);
   CHECK(pd && pd[0] != NULL);
   CHECK(kv && kv[0] == '\0');
