@@ -39,13 +39,15 @@ def fmt(v):
 
 
 def op_case(name, op, inputs, ref, attrs=None, grad=(), rtol=1e-5, atol=1e-6, out_dtypes=None,
-            is_train=0, analytic=None, aux=(), aux_ref=None, loss=False, kind=None, nout=None,
+            is_train=None, analytic=None, aux=(), aux_ref=None, loss=False, kind=None, nout=None,
             grad_req="write", passes=1, extra_meta=(), node_name=None):
     """One op node on variables. inputs: [(name, array)] in the op's input order (None skips an
     optional input); ref(*float64 arrays) -> output(s); grad: names of inputs to differentiate;
     analytic(xs, heads) -> {name: grad} replaces the finite differences; aux: names of aux states
     and aux_ref(*xs) -> their values after the forward pass; loss: the op ignores head gradients."""
     inputs = [(n, a) for n, a in inputs if a is not None]
+    if is_train is None:  # backward follows a training forward pass, as in MXNet's use
+        is_train = 1 if grad else 0
     xs = [a.astype(np.float64) for _, a in inputs]
     outs = [np.asarray(o, np.float64) for o in as_list(ref(*xs))]
     node = Node(op, node_name or name.replace("-", "_").replace(".", "_"),
@@ -586,7 +588,7 @@ op_case("LayerNorm-axis1-grad", "LayerNorm", [("data", rnd(2, 3, 2)), ("gamma", 
 op_case("_npx_layer_norm-alias", "_npx_layer_norm", [("data", rnd(2, 3)), ("gamma", rnd(3)), ("beta", rnd(3))],
         layer_norm, nout=3, rtol=1e-4, atol=1e-5)
 op_case("Dropout-inference-grad", "Dropout", [("data", rnd(3, 4))], lambda x: x, attrs={"p": 0.5}, grad=["data"],
-        nout=2)
+        nout=2, is_train=0)
 op_case("_engine_rendezvous-single", "_engine_rendezvous", [("data", rnd(2, 2))], lambda x: x,
         attrs={"key": 424242, "parties": 1})
 
@@ -876,48 +878,48 @@ def error_case(name, stage, substring, heads=None, params=(), raw_symbol=None, r
 
 
 fcn = Node("FullyConnected", "fc", [var("data"), var("weight"), var("bias")], {"num_hidden": 4})
-error_case("error-bind-fc-weight-shape", "bind", "FullyConnected(fc)", [fcn],
+error_case("error-bind-fc-weight-shape", "bind", "FullyConnected(fc): weight shape (4,5) does not match the expected (4,3)", [fcn],
            [("arg:data", rnd(2, 3)), ("arg:weight", rnd(4, 5)), ("arg:bias", rnd(4))])
-error_case("error-bind-elemwise-shapes", "bind", "(2,3)", [Node("elemwise_add", "add", [var("a"), var("b")])],
+error_case("error-bind-elemwise-shapes", "bind", "elemwise_add(add): shape of input 'rhs' (3,2) does not match (2,3)", [Node("elemwise_add", "add", [var("a"), var("b")])],
            [("arg:a", rnd(2, 3)), ("arg:b", rnd(3, 2))])
-error_case("error-bind-broadcast-incompatible", "bind", "broadcast_mul",
+error_case("error-bind-broadcast-incompatible", "bind", "broadcast_mul(bm): operands could not be broadcast together with shapes (2,3) (4,3)",
            [Node("broadcast_mul", "bm", [var("a"), var("b")])], [("arg:a", rnd(2, 3)), ("arg:b", rnd(4, 3))])
-error_case("error-bind-dot-inner", "bind", "dot", [Node("dot", "d", [var("a"), var("b")])],
+error_case("error-bind-dot-inner", "bind", "dot(d): shape mismatch: (2,3) X (2,3)", [Node("dot", "d", [var("a"), var("b")])],
            [("arg:a", rnd(2, 3)), ("arg:b", rnd(2, 3))])
-error_case("error-bind-concat-dims", "bind", "Concat", [Node("Concat", "c", [var("a"), var("b")], {"num_args": 2})],
+error_case("error-bind-concat-dims", "bind", "Concat(c): input 1 has shape (3,3)", [Node("Concat", "c", [var("a"), var("b")], {"num_args": 2})],
            [("arg:a", rnd(2, 3)), ("arg:b", rnd(3, 3))])
-error_case("error-bind-reshape-size", "bind", "Reshape", [Node("Reshape", "r", [var("a")], {"shape": "(4, 2)"})],
+error_case("error-bind-reshape-size", "bind", "Reshape(r): cannot reshape (2,3) to (4,2)", [Node("Reshape", "r", [var("a")], {"shape": "(4, 2)"})],
            [("arg:a", rnd(2, 3))])
-error_case("error-bind-conv-channels", "bind", "Convolution",
+error_case("error-bind-conv-channels", "bind", "Convolution(conv): input 'weight' has shape (2,2,2,2), expected (2,3,2,2)",
            [Node("Convolution", "conv", [var("data"), var("w"), var("b")], {"kernel": "(2, 2)", "num_filter": 2})],
            [("arg:data", rnd(1, 3, 4, 4)), ("arg:w", rnd(2, 2, 2, 2)), ("arg:b", rnd(2))])
-error_case("error-attr-bad-act_type", "load_symbol", "act_type",
+error_case("error-attr-bad-act_type", "load_symbol", "invalid value for attribute 'act_type'",
            [Node("Activation", "act", [var("x")], {"act_type": "swishy"})])
-error_case("error-attr-not-an-int", "load_symbol", "num_hidden",
+error_case("error-attr-not-an-int", "load_symbol", "'num_hidden': expected int",
            [Node("FullyConnected", "fc", [var("x"), var("w"), var("b")], {"num_hidden": "four"})])
 # (an unknown key in JSON is not an error: it is kept as a user attribute, as MXNet's loader does)
-error_case("error-attr-bad-enum", "load_symbol", "pool_type",
+error_case("error-attr-bad-enum", "load_symbol", "invalid value for attribute 'pool_type'",
            [Node("Pooling", "p", [var("x")], {"kernel": "(2, 2)", "pool_type": "median"})])
-error_case("error-attr-negative-count", "load_symbol", "num_outputs",
+error_case("error-attr-negative-count", "load_symbol", "num_outputs must be >= 1",
            [Node("SliceChannel", "s", [var("x")], {"num_outputs": "-2"})])
-error_case("error-attr-missing-required", "load_symbol", "num_hidden",
+error_case("error-attr-missing-required", "load_symbol", "required attribute 'num_hidden' is missing",
            [Node("FullyConnected", "fc", [var("x"), var("w"), var("b")])])
-error_case("error-attr-bad-shape-tuple", "load_symbol", "kernel",
+error_case("error-attr-bad-shape-tuple", "load_symbol", "invalid value for attribute 'kernel'",
            [Node("Pooling", "p", [var("x")], {"kernel": "(2, x)"})])
-error_case("error-json-truncated", "load_symbol", "JSON", raw_symbol='{"nodes": [{"op": "null", "name": "x"',
+error_case("error-json-truncated", "load_symbol", "malformed JSON", raw_symbol='{"nodes": [{"op": "null", "name": "x"',
            params=[("arg:x", rnd(1))])
-error_case("error-json-unknown-op", "load_symbol", "NoSuchOp", [Node("NoSuchOp", "n", [var("x")])])
+error_case("error-json-unknown-op", "load_symbol", "unknown operator 'NoSuchOp'", [Node("NoSuchOp", "n", [var("x")])])
 error_case("error-json-not-a-graph", "load_symbol", "not an object", raw_symbol='[1, 2, 3]')
-error_case("error-json-bad-input-index", "load_symbol", "input",
+error_case("error-json-bad-input-index", "load_symbol", "input refers to node 5",
            raw_symbol='{"nodes": [{"op": "null", "name": "x", "inputs": []}, '
                       '{"op": "tanh", "name": "t", "inputs": [[5, 0, 0]]}], "arg_nodes": [0], "heads": [[1, 0, 0]]}')
 good = b"".join([np.array([0x112, 0, 1], "<u8").tobytes()])
-error_case("error-params-bad-magic", "load_params", "", [Node("tanh", "t", [var("x")])],
+error_case("error-params-bad-magic", "load_params", "not an NDArray file", [Node("tanh", "t", [var("x")])],
            raw_params=np.array([0x113, 0, 0, 0], "<u8").tobytes())
-error_case("error-params-truncated", "load_params", "", [Node("tanh", "t", [var("x")])],
+error_case("error-params-truncated", "load_params", "truncated", [Node("tanh", "t", [var("x")])],
            raw_params=good + np.array([0xF993FAC9], "<u4").tobytes() + b"\x00\x00")
-error_case("error-params-empty-file", "load_params", "", [Node("tanh", "t", [var("x")])], raw_params=b"")
-error_case("error-run-take-raise", "run", "take",
+error_case("error-params-empty-file", "load_params", "truncated", [Node("tanh", "t", [var("x")])], raw_params=b"")
+error_case("error-run-take-raise", "run", "take(tk): index 7",
            [Node("take", "tk", [var("a"), var("i")], {"mode": "raise"})],
            [("arg:a", rnd(3, 2)), ("arg:i", np.array([0, 7], f32))])
 

@@ -316,3 +316,10 @@ def test_every_op_has_cases():
 
 def test_case_count():
     assert len(NAMES) >= 200
+
+
+def test_index_lists_every_case():
+    dirs = sorted(n for n in os.listdir(CASES) if os.path.isdir(os.path.join(CASES, n)))
+    assert dirs == sorted(NAMES), "cases/index.txt is stale: run tests/conformance/generate.py"
+    for n in NAMES:
+        assert sorted(os.listdir(os.path.join(CASES, n))) == ["data.params", "meta.txt", "symbol.json"], n
