@@ -52,8 +52,8 @@ static int read_meta(const char *path, Meta *m) {
     if (line[0] == '\0' || line[0] == '#') continue;
     sp = strchr(line, ' ');
     if (sp) *sp = '\0';
-    snprintf(m->key[m->n], sizeof m->key[0], "%s", line);
-    snprintf(m->val[m->n], sizeof m->val[0], "%s", sp ? sp + 1 : "");
+    snprintf(m->key[m->n], sizeof m->key[0], "%.31s", line);
+    snprintf(m->val[m->n], sizeof m->val[0], "%.1023s", sp ? sp + 1 : "");
     m->n++;
   }
   fclose(f);
@@ -416,6 +416,7 @@ static int verify(const Meta *m, const Data *data, const char *key, AxNDArrayHan
   char prefix[32];
   int i;
   size_t n = strlen(key);
+  if (!colon) return fail("bad key %s%s", key, NULL) && 0;
   snprintf(prefix, sizeof prefix, "%.*s", (int)(colon - key), key);
   if (!has_checks(m, key)) {
     AxNDArrayHandle exp = data_get(data, prefix, colon + 1);
@@ -580,7 +581,7 @@ static int run_case(const char *dir, const char *name) {
     if (ok) return fail("expected an error at %s, but the case ran%s", want_stage, NULL) && 0;
     if (strcmp(stage, want_stage) != 0) {
       char buf[1024];
-      snprintf(buf, sizeof buf, "%s (%s)", stage, g_msg[0] ? g_msg : AxGetLastError());
+      snprintf(buf, sizeof buf, "%s (%.900s)", stage, g_msg[0] ? g_msg : AxGetLastError());
       return fail("failed at %s, expected at %s", buf, want_stage) && 0;
     }
     if (!strstr(AxGetLastError(), want_msg)) return fail("the error \"%s\" does not contain \"%s\"", AxGetLastError(), want_msg) && 0;
