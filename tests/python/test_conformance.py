@@ -323,3 +323,44 @@ def test_index_lists_every_case():
     assert dirs == sorted(NAMES), "cases/index.txt is stale: run tests/conformance/generate.py"
     for n in NAMES:
         assert sorted(os.listdir(os.path.join(CASES, n))) == ["data.params", "meta.txt", "symbol.json"], n
+
+
+def test_live_handle_count_counts_arrays():
+    gc.collect()
+    n0 = live_handle_count()
+    a = mx.nd.ones((2,))
+    assert live_handle_count() == n0 + 1
+    del a
+    gc.collect()
+    assert live_handle_count() == n0
+
+
+def _altered(tmp_path, name, meta_from=None, meta_to=None, params_from=None):
+    """A copy of one case with its meta.txt edited or its data.params taken from another case."""
+    import shutil
+    dst = tmp_path / name
+    shutil.copytree(os.path.join(CASES, name), dst)
+    if meta_from is not None:
+        text = (dst / "meta.txt").read_text()
+        assert meta_from in text
+        (dst / "meta.txt").write_text(text.replace(meta_from, meta_to))
+    if params_from is not None:
+        shutil.copy(os.path.join(CASES, params_from, "data.params"), dst / "data.params")
+    case = Case(name)
+    case.dir = str(dst)
+    case.meta = read_meta(str(dst / "meta.txt"))
+    return case
+
+
+@pytest.mark.parametrize("name, change", [
+    ("exp-grad", {"params_from": "sin-grad"}),                                   # wrong values
+    ("Cast-int32", {"meta_from": "out_dtype int32", "meta_to": "out_dtype float32"}),
+    ("error-bind-dot-inner", {"meta_from": "error dot(d)", "meta_to": "error cross(d)"}),
+    ("error-bind-dot-inner", {"meta_from": "error_stage bind", "meta_to": "error_stage run"}),
+    ("uniform-stats", {"meta_from": "mean 1 ", "meta_to": "mean 1.2 "}),
+    ("Dropout-train-grad", {"meta_from": "zero_frac 0.25", "meta_to": "zero_frac 0.5"}),
+    ("feature-shared-weights-two-executors", {"meta_from": "w=add", "meta_to": "w=write"}),
+])
+def test_runner_rejects_altered_cases(tmp_path, name, change):
+    with pytest.raises(CaseFailure):
+        run_case(_altered(tmp_path, name, **change))
