@@ -9,10 +9,6 @@ import numpy as np
 DTYPE_CODE = {np.dtype(np.float32): 0, np.dtype(np.float64): 1, np.dtype(np.float16): 2,
               np.dtype(np.uint8): 3, np.dtype(np.int32): 4, np.dtype(np.int8): 5,
               np.dtype(np.int64): 6, np.dtype(np.bool_): 7}
-DTYPE_NAME = {np.dtype(t): n for t, n in [(np.float32, "float32"), (np.float64, "float64"),
-                                          (np.float16, "float16"), (np.uint8, "uint8"),
-                                          (np.int32, "int32"), (np.int8, "int8"),
-                                          (np.int64, "int64"), (np.bool_, "bool")]}
 # Inputs that ops write (they become aux states of the symbol; JSON marks them with version 1).
 MUTATED = {"BatchNorm": (3, 4), "_npx_batch_norm": (3, 4), "sgd_mom_update": (2,), "nag_mom_update": (2,),
            "adam_update": (2, 3), "rmsprop_update": (2,), "rmspropalex_update": (2, 3, 4),

@@ -14,7 +14,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from casegen import DTYPE_NAME, Node, Writer, as_list, numeric_grads, var  # noqa: E402
+from casegen import Node, Writer, as_list, numeric_grads, var  # noqa: E402
 from refs import (avg_pool, conv, deconv, layer_norm, max_pool, softmax, log_softmax,  # noqa: E402
                   sigmoid)
 
@@ -600,7 +600,7 @@ def clipg(g, rescale, clip):
     return np.clip(g, -clip, clip) if clip > 0 else g
 
 
-def opt_case(name, op, n_states, attrs, ref):
+def opt_case(name, op, attrs, ref):
     ins = [("weight", rnd(2, 3)), ("grad", rnd(2, 3))]
     names = {"sgd_mom_update": ["mom"], "nag_mom_update": ["mom"], "adam_update": ["mean", "var"],
              "rmsprop_update": ["n"], "rmspropalex_update": ["n", "g", "delta"], "signum_update": ["mom"],
@@ -613,9 +613,9 @@ def opt_case(name, op, n_states, attrs, ref):
 
 
 A = dict(lr=0.1, wd=0.01, rescale_grad=0.5, clip_gradient=0.2)
-opt_case("sgd_update", "sgd_update", 0, A,
+opt_case("sgd_update", "sgd_update", A,
          lambda w, g: ((1 - 0.1 * 0.01) * w - 0.1 * clipg(g, 0.5, 0.2),))
-opt_case("sgd_update-noclip", "sgd_update", 0, {"lr": 0.5}, lambda w, g: (w - 0.5 * g,))
+opt_case("sgd_update-noclip", "sgd_update", {"lr": 0.5}, lambda w, g: (w - 0.5 * g,))
 
 
 def sgd_mom(w, g, m, mo=0.9):
@@ -663,14 +663,14 @@ def ftrl(w, g, z, n, l1=0.01, beta=1.0):
     return w, z, n
 
 
-opt_case("sgd_mom_update", "sgd_mom_update", 1, dict(A, momentum=0.9), sgd_mom)
-opt_case("nag_mom_update", "nag_mom_update", 1, dict(A, momentum=0.9), nag)
-opt_case("adam_update", "adam_update", 2, dict(A, beta1=0.9, beta2=0.99), adam)
-opt_case("rmsprop_update", "rmsprop_update", 1, A, rmsprop)
-opt_case("rmspropalex_update", "rmspropalex_update", 3, A, rmspropalex)
-opt_case("signsgd_update", "signsgd_update", 0, A, lambda w, g: ((1 - 0.1 * 0.01) * w - 0.1 * np.sign(g),))
-opt_case("signum_update", "signum_update", 1, dict(A, momentum=0.9, wd_lh=0.05), signum)
-opt_case("ftrl_update", "ftrl_update", 2, {k: v for k, v in A.items()}, ftrl)
+opt_case("sgd_mom_update", "sgd_mom_update", dict(A, momentum=0.9), sgd_mom)
+opt_case("nag_mom_update", "nag_mom_update", dict(A, momentum=0.9), nag)
+opt_case("adam_update", "adam_update", dict(A, beta1=0.9, beta2=0.99), adam)
+opt_case("rmsprop_update", "rmsprop_update", A, rmsprop)
+opt_case("rmspropalex_update", "rmspropalex_update", A, rmspropalex)
+opt_case("signsgd_update", "signsgd_update", A, lambda w, g: ((1 - 0.1 * 0.01) * w - 0.1 * np.sign(g),))
+opt_case("signum_update", "signum_update", dict(A, momentum=0.9, wd_lh=0.05), signum)
+opt_case("ftrl_update", "ftrl_update", {k: v for k, v in A.items()}, ftrl)
 
 
 # ---- creation ops (no inputs) -------------------------------------------------------------------
