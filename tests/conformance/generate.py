@@ -873,6 +873,55 @@ graph_case("feature-conv-pool-fc-grad", [fl], {"data": rnd(2, 1, 5, 5), "cw": rn
            grad_req={"data": "write", "cw": "write", "cb": "write", "fw": "write"}, is_train=1)
 
 
+# ---- other dtypes: integer arithmetic, float16 and float64 kernels -------------------------------
+i32a, i32b = R.randint(-50, 50, (3, 4)).astype(np.int32), R.randint(1, 9, (3, 4)).astype(np.int32)
+op_case("dtype-int32-elemwise_add", "elemwise_add", [("lhs", i32a), ("rhs", i32b)], np.add, out_dtypes=["int32"],
+        rtol=0, atol=0)
+op_case("dtype-int32-elemwise_mul", "elemwise_mul", [("lhs", i32a), ("rhs", i32b)], np.multiply,
+        out_dtypes=["int32"], rtol=0, atol=0)
+op_case("dtype-int64-broadcast_sub", "broadcast_sub", [("lhs", i32a.astype(np.int64)), ("rhs", i32b[:1].astype(np.int64))],
+        np.subtract, out_dtypes=["int64"], rtol=0, atol=0)
+op_case("dtype-int32-sum-axis0", "sum", [("data", i32a)], lambda x: x.sum(axis=0), attrs={"axis": 0},
+        out_dtypes=["int32"], rtol=0, atol=0)
+op_case("dtype-int32-max", "max", [("data", i32a)], lambda x: x.max(axis=1), attrs={"axis": 1},
+        out_dtypes=["int32"], rtol=0, atol=0)
+op_case("dtype-uint8-greater", "broadcast_greater", [("lhs", R.randint(0, 9, (2, 3)).astype(np.uint8)),
+                                                     ("rhs", R.randint(0, 9, (1, 3)).astype(np.uint8))],
+        lambda a, b: (a > b).astype(float), out_dtypes=["uint8"], rtol=0, atol=0)
+op_case("dtype-int8-negative", "negative", [("data", R.randint(-100, 100, (5,)).astype(np.int8))], np.negative,
+        out_dtypes=["int8"], rtol=0, atol=0)
+op_case("dtype-int32-transpose", "transpose", [("data", i32a)], lambda x: x.T, out_dtypes=["int32"], rtol=0, atol=0)
+op_case("dtype-int32-Concat", "Concat", [("a", i32a), ("b", i32b)], lambda a, b: np.concatenate([a, b], 1),
+        attrs={"num_args": 2}, out_dtypes=["int32"], rtol=0, atol=0)
+op_case("dtype-f16-tanh", "tanh", [("data", rnd(3, 4, dtype=np.float16))], np.tanh, out_dtypes=["float16"],
+        rtol=2e-3, atol=2e-3)
+op_case("dtype-f16-broadcast_add", "broadcast_add", [("lhs", rnd(2, 3, dtype=np.float16)),
+                                                     ("rhs", rnd(1, 3, dtype=np.float16))],
+        np.add, out_dtypes=["float16"], rtol=2e-3, atol=2e-3)
+op_case("dtype-f16-sum", "sum", [("data", rnd(4, 5, dtype=np.float16))], lambda x: x.sum(axis=1), attrs={"axis": 1},
+        out_dtypes=["float16"], rtol=5e-3, atol=5e-3)
+op_case("dtype-f64-FullyConnected-grad", "FullyConnected",
+        [("data", rnd(3, 4, dtype=np.float64)), ("weight", rnd(2, 4, dtype=np.float64)), ("bias", rnd(2, dtype=np.float64))],
+        lambda x, w, b: x @ w.T + b, attrs={"num_hidden": 2}, out_dtypes=["float64"], grad=["data", "weight", "bias"],
+        rtol=1e-9, atol=1e-9)
+op_case("dtype-f64-softmax-grad", "softmax", [("data", rnd(2, 5, dtype=np.float64))], softmax, out_dtypes=["float64"],
+        grad=["data"], rtol=1e-8, atol=1e-9)
+op_case("dtype-f64-Convolution-grad", "Convolution",
+        [("data", rnd(1, 2, 4, 4, dtype=np.float64)), ("weight", rnd(2, 2, 2, 2, dtype=np.float64)),
+         ("bias", rnd(2, dtype=np.float64))], lambda x, w, b: conv(x, w, b, (1, 1), (0, 0), (1, 1)),
+        attrs={"kernel": "(2, 2)", "num_filter": 2}, out_dtypes=["float64"], grad=["data", "weight", "bias"],
+        rtol=1e-8, atol=1e-9)
+op_case("dtype-f64-Pooling-avg-grad", "Pooling", [("data", rnd(1, 1, 4, 4, dtype=np.float64))],
+        lambda x: avg_pool(x, (2, 2), (2, 2), (0, 0)), attrs={"kernel": "(2, 2)", "stride": "(2, 2)", "pool_type": "avg"},
+        out_dtypes=["float64"], grad=["data"], rtol=1e-8, atol=1e-9)
+op_case("dtype-f64-BatchNorm-train-grad", "BatchNorm",
+        [("data", rnd(4, 2, dtype=np.float64)), ("gamma", rnd(2, lo=0.5, hi=1.5, dtype=np.float64)),
+         ("beta", rnd(2, dtype=np.float64)), ("moving_mean", rnd(2, dtype=np.float64)),
+         ("moving_var", rnd(2, lo=0.5, hi=1.5, dtype=np.float64))],
+        lambda x, g, b, mm, mv: bn_ref(x, g, b, mm, mv, True, False), attrs={"fix_gamma": False}, is_train=1,
+        grad=["data", "gamma", "beta"], aux=AUX, aux_ref=lambda x, g, b, mm, mv: bn_aux(x, mm, mv), nout=3,
+        out_dtypes=["float64"], rtol=1e-7, atol=1e-8)
+
 # ---- error cases: the stage that must fail and a substring of its message -------------------------
 def error_case(name, stage, substring, heads=None, params=(), raw_symbol=None, raw_params=None, extra=()):
     meta = [f"error_stage {stage}", f"error {substring}"] + list(extra)
