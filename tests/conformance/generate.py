@@ -922,6 +922,34 @@ op_case("dtype-f64-BatchNorm-train-grad", "BatchNorm",
         grad=["data", "gamma", "beta"], aux=AUX, aux_ref=lambda x, g, b, mm, mv: bn_aux(x, mm, mv), nout=3,
         out_dtypes=["float64"], rtol=1e-7, atol=1e-8)
 
+# ---- edge cases: negative axes, zero-size arrays ------------------------------------------------
+op_case("edge-sum-neg-axis-grad", "sum", [("data", rnd(2, 3, 4))], lambda x: x.sum(axis=-1), attrs={"axis": -1},
+        grad=["data"])
+op_case("edge-softmax-axis-neg2-grad", "softmax", [("data", rnd(3, 2, 2))], lambda x: softmax(x, axis=-2),
+        attrs={"axis": -2}, grad=["data"], rtol=1e-4, atol=1e-5)
+op_case("edge-Concat-neg-dim-grad", "Concat", [("a", rnd(2, 2)), ("b", rnd(2, 3))],
+        lambda a, b: np.concatenate([a, b], -1), attrs={"num_args": 2, "dim": -1}, grad=["a", "b"])
+op_case("edge-stack-neg-axis", "stack", [("a", rnd(2, 3)), ("b", rnd(2, 3))], lambda a, b: np.stack([a, b], -1),
+        attrs={"num_args": 2, "axis": -1})
+op_case("edge-slice_axis-neg-axis-grad", "slice_axis", [("data", rnd(2, 5))], lambda x: x[:, 1:-1],
+        attrs={"axis": -1, "begin": 1, "end": -1}, grad=["data"])
+op_case("edge-take-neg-axis-grad", "take", [("a", rnd(2, 4)), ("indices", np.array([3, 0], f32))],
+        lambda a, i: a[:, i.astype(int)], attrs={"axis": -1}, grad=["a"])
+op_case("edge-max-neg-axis-keepdims-grad", "max", [("data", rnd(2, 3, 2))],
+        lambda x: x.max(axis=-2, keepdims=True), attrs={"axis": -2, "keepdims": True}, grad=["data"])
+op_case("edge-transpose-neg-axes", "transpose", [("data", rnd(2, 3, 4))], lambda x: x.transpose(2, 0, 1),
+        attrs={"axes": "(-1, 0, 1)"})
+op_case("edge-broadcast-both-grad", "broadcast_mul", [("lhs", rnd(2, 1)), ("rhs", rnd(1, 3))], np.multiply,
+        grad=["lhs", "rhs"])
+op_case("edge-zero-size-elemwise_add", "elemwise_add", [("lhs", rnd(0, 3)), ("rhs", rnd(0, 3))], np.add)
+op_case("edge-zero-size-sum-axis0", "sum", [("data", rnd(0, 3))], lambda x: x.sum(axis=0), attrs={"axis": 0})
+op_case("edge-zero-size-Concat", "Concat", [("a", rnd(2, 0)), ("b", rnd(2, 3))],
+        lambda a, b: np.concatenate([a, b], 1), attrs={"num_args": 2})
+op_case("edge-zero-size-FullyConnected-grad", "FullyConnected", [("data", rnd(0, 4)), ("weight", rnd(2, 4)),
+                                                                 ("bias", rnd(2))],
+        lambda x, w, b: x @ w.T + b, attrs={"num_hidden": 2}, grad=["data", "weight", "bias"])
+op_case("edge-zero-size-tanh-grad", "tanh", [("data", rnd(2, 0, 3))], np.tanh, grad=["data"])
+
 # ---- error cases: the stage that must fail and a substring of its message -------------------------
 def error_case(name, stage, substring, heads=None, params=(), raw_symbol=None, raw_params=None, extra=()):
     meta = [f"error_stage {stage}", f"error {substring}"] + list(extra)
