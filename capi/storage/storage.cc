@@ -95,7 +95,9 @@ class DevicePool {
     if (stats_.bytes_in_use > stats_.peak_bytes_in_use) stats_.peak_bytes_in_use = stats_.bytes_in_use;
   }
   void* SystemAlloc(size_t size) {
-    if (ctx_.dev_type == AX_CPU) return std::aligned_alloc(kAlign, size);  // size is a multiple of 16+
+    // aligned_alloc needs a size that is a multiple of the alignment (C11; ASan enforces it): size
+    // classes are multiples of 16 (96, 160, ...), so round up here
+    if (ctx_.dev_type == AX_CPU) return std::aligned_alloc(kAlign, (size + kAlign - 1) / kAlign * kAlign);
     const DeviceBackend* gpu = GpuBackend();
     return gpu ? gpu->alloc(ctx_.dev_id, size) : nullptr;
   }

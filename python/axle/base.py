@@ -39,3 +39,12 @@ _Null = None
 string_types = (str,)
 numeric_types = (float, int, np.generic)
 integer_types = (int, np.integer)
+
+
+def live_handle_count():
+    """Number of live core handles of any kind (arrays, symbols, executors): leak accounting.
+    Python objects free theirs when collected."""
+    from ._lib import ffi, lib
+    n = ffi.new("int64_t*")
+    check(lib.AxGetLiveHandleCount(n))
+    return n[0]
