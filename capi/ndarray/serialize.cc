@@ -130,7 +130,7 @@ NDArray ReadArray(Reader* r) {
   }
   NDArray a(shape, Context::CPU(), flag);
   const char* data = r->Take(a.nbytes(), "array data");
-  std::memcpy(a.dptr(), data, a.nbytes());
+  if (a.nbytes() > 0) std::memcpy(a.dptr(), data, a.nbytes());  // an empty array may have no memory
   return a;
 }
 
