@@ -6,6 +6,8 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "common/base.h"
 #include "ndarray/ndarray.h"
@@ -42,6 +44,13 @@ inline const NDArray& Arr(AxNDArrayHandle h, const char* what) {
   return h->arr;
 }
 AxNDArrayHandle NewHandle(NDArray a);
+
+struct OpDef;
+// The op behind a handle (AX_ERR_INVALID_HANDLE unless it is one); fn names the caller.
+const OpDef* CheckOp(AxOpHandle h, const char* fn);
+// String attributes from C arrays, checked (counts, NULL keys and values).
+std::vector<std::pair<std::string, std::string>> ParamDict(int n, const char* const* keys, const char* const* vals,
+                                                           const char* fn);
 
 }  // namespace axle
 

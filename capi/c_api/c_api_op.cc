@@ -9,7 +9,7 @@
 
 using namespace axle;  // NOLINT
 
-namespace {
+namespace axle {
 
 const OpDef* CheckOp(AxOpHandle h, const char* fn) {
   static const auto* valid = [] {
@@ -21,6 +21,23 @@ const OpDef* CheckOp(AxOpHandle h, const char* fn) {
   AX_CHECK(valid->count(h), AX_ERR_INVALID_HANDLE, fn, ": not an op handle");
   return reinterpret_cast<const OpDef*>(h);
 }
+
+std::vector<std::pair<std::string, std::string>> ParamDict(int n, const char* const* keys, const char* const* vals,
+                                                           const char* fn) {
+  AX_CHECK(n >= 0, AX_ERR_INVALID_ARGUMENT, fn, ": num_params is negative");
+  AX_CHECK(n == 0 || (keys && vals), AX_ERR_INVALID_ARGUMENT, fn, ": keys or vals is NULL");
+  std::vector<std::pair<std::string, std::string>> d;
+  d.reserve(n);
+  for (int i = 0; i < n; ++i) {
+    AX_CHECK(keys[i] && vals[i], AX_ERR_INVALID_ARGUMENT, fn, ": attribute ", i, " has a NULL key or value");
+    d.emplace_back(keys[i], vals[i]);
+  }
+  return d;
+}
+
+}  // namespace axle
+
+namespace {
 
 // Static C views of an op's description, built once per op.
 struct OpInfo {
@@ -47,18 +64,6 @@ const OpInfo& InfoOf(const OpDef* op) {
   return *info;
 }
 
-std::vector<std::pair<std::string, std::string>> Dict(int n, const char* const* keys, const char* const* vals,
-                                                      const char* fn) {
-  AX_CHECK(n >= 0, AX_ERR_INVALID_ARGUMENT, fn, ": num_params is negative");
-  AX_CHECK(n == 0 || (keys && vals), AX_ERR_INVALID_ARGUMENT, fn, ": keys or vals is NULL");
-  std::vector<std::pair<std::string, std::string>> d;
-  d.reserve(n);
-  for (int i = 0; i < n; ++i) {
-    AX_CHECK(keys[i] && vals[i], AX_ERR_INVALID_ARGUMENT, fn, ": attribute ", i, " has a NULL key or value");
-    d.emplace_back(keys[i], vals[i]);
-  }
-  return d;
-}
 
 thread_local std::vector<AxNDArrayHandle> invoke_outputs;
 
@@ -115,7 +120,7 @@ int AxOpGetNumOutputs(AxOpHandle h, int num_params, const char* const* keys, con
   AX_API_BEGIN
   const OpDef* op = CheckOp(h, "AxOpGetNumOutputs");
   AX_CHECK_NOTNULL(out);
-  NodeAttrs attrs = ParseAttrs(op, Dict(num_params, keys, vals, "AxOpGetNumOutputs"));
+  NodeAttrs attrs = ParseAttrs(op, ParamDict(num_params, keys, vals, "AxOpGetNumOutputs"));
   *out = op->num_outputs(attrs);
   AX_API_END
 }
@@ -128,7 +133,7 @@ int AxImperativeInvoke(AxOpHandle h, int num_inputs, const AxNDArrayHandle* inpu
   AX_CHECK_NOTNULL(outputs);
   AX_CHECK(num_inputs >= 0 && (num_inputs == 0 || inputs), AX_ERR_INVALID_ARGUMENT, op->name,
            ": inputs is NULL or num_inputs negative");
-  NodeAttrs attrs = ParseAttrs(op, Dict(num_params, keys, vals, op->name.c_str()));
+  NodeAttrs attrs = ParseAttrs(op, ParamDict(num_params, keys, vals, op->name.c_str()));
   std::vector<NDArray> in;
   in.reserve(num_inputs);
   for (int i = 0; i < num_inputs; ++i) in.push_back(Arr(inputs[i], "AxImperativeInvoke: an input"));
@@ -160,7 +165,7 @@ int AxOpGradient(AxOpHandle h, int num_inputs, const AxNDArrayHandle* inputs, in
   AX_CHECK_NOTNULL(out_grads);
   AX_CHECK(num_inputs >= 0 && (num_inputs == 0 || inputs), AX_ERR_INVALID_ARGUMENT, "AxOpGradient: bad inputs");
   AX_CHECK(num_ograds >= 0 && (num_ograds == 0 || ograds), AX_ERR_INVALID_ARGUMENT, "AxOpGradient: bad ograds");
-  NodeAttrs attrs = ParseAttrs(op, Dict(num_params, keys, vals, op->name.c_str()));
+  NodeAttrs attrs = ParseAttrs(op, ParamDict(num_params, keys, vals, op->name.c_str()));
   std::vector<NDArray> in, og;
   for (int i = 0; i < num_inputs; ++i) in.push_back(Arr(inputs[i], "AxOpGradient: an input"));
   for (int i = 0; i < num_ograds; ++i) og.push_back(Arr(ograds[i], "AxOpGradient: an output gradient"));

@@ -48,24 +48,6 @@ AxSymbolHandle NewSymbol(Symbol s) {
   return h;
 }
 
-const OpDef* CheckOpHandle(AxOpHandle h, const char* fn) {
-  AX_CHECK(h != nullptr, AX_ERR_INVALID_ARGUMENT, fn, ": op handle is NULL");
-  for (auto& n : OpRegistry::Get()->Names())
-    if (OpRegistry::Get()->Find(n) == reinterpret_cast<const OpDef*>(h)) return reinterpret_cast<const OpDef*>(h);
-  Throw(AX_ERR_INVALID_HANDLE, fn, ": not an op handle");
-}
-
-StrDict ToDict(int n, const char* const* keys, const char* const* vals, const char* fn) {
-  AX_CHECK(n >= 0, AX_ERR_INVALID_ARGUMENT, fn, ": negative attribute count");
-  AX_CHECK(n == 0 || (keys && vals), AX_ERR_INVALID_ARGUMENT, fn, ": keys or vals is NULL");
-  StrDict d;
-  for (int i = 0; i < n; ++i) {
-    AX_CHECK(keys[i] && vals[i], AX_ERR_INVALID_ARGUMENT, fn, ": attribute ", i, " has a NULL key or value");
-    d.emplace_back(keys[i], vals[i]);
-  }
-  return d;
-}
-
 void Inputs(int n, const char* const* keys, const AxSymbolHandle* syms, const char* fn, std::vector<Symbol>* args,
             std::vector<std::string>* names) {
   AX_CHECK(n >= 0, AX_ERR_INVALID_ARGUMENT, fn, ": negative input count");
@@ -130,7 +112,7 @@ int AxSymbolCreateVariable(const char* name, int num_attrs, const char* const* k
   AX_CHECK_NOTNULL(name);
   AX_CHECK_NOTNULL(out);
   AX_CHECK(name[0] != '\0', AX_ERR_INVALID_ARGUMENT, "AxSymbolCreateVariable: the name is empty");
-  *out = NewSymbol(CreateVariable(name, ToDict(num_attrs, keys, vals, "AxSymbolCreateVariable")));
+  *out = NewSymbol(CreateVariable(name, ParamDict(num_attrs, keys, vals, "AxSymbolCreateVariable")));
   AX_API_END
 }
 
@@ -138,14 +120,14 @@ int AxSymbolCreateOp(AxOpHandle op, const char* name, int num_params, const char
                      const char* const* vals, int num_inputs, const char* const* input_keys,
                      const AxSymbolHandle* inputs, AxSymbolHandle* out) {
   AX_API_BEGIN
-  const OpDef* def = CheckOpHandle(op, "AxSymbolCreateOp");
+  const OpDef* def = CheckOp(op, "AxSymbolCreateOp");
   AX_CHECK_NOTNULL(name);
   AX_CHECK_NOTNULL(out);
   AX_CHECK(name[0] != '\0', AX_ERR_INVALID_ARGUMENT, "AxSymbolCreateOp: ", def->name, ": the node name is empty");
   std::vector<Symbol> args;
   std::vector<std::string> names;
   Inputs(num_inputs, input_keys, inputs, "AxSymbolCreateOp", &args, &names);
-  *out = NewSymbol(CreateOpSymbol(def, name, ToDict(num_params, keys, vals, "AxSymbolCreateOp"), args, names));
+  *out = NewSymbol(CreateOpSymbol(def, name, ParamDict(num_params, keys, vals, "AxSymbolCreateOp"), args, names));
   AX_API_END
 }
 

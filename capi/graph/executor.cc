@@ -17,7 +17,25 @@ struct ExecStep {
   std::vector<NDArray> in, out;
   std::vector<TBlob> in_blobs, out_blobs;
   std::vector<OpReq> req;
-  std::vector<VarPtr> writes_extra;  // mutated inputs
+  std::vector<VarPtr> reads, writes;  // the engine vars of in / of out and mutated inputs
+};
+
+// A pass (forward or backward): its steps and what the engine needs to push them, fixed at bind.
+struct ExecPass {
+  std::vector<ExecStep> steps;
+  DeviceRandom* rnd = nullptr;         // the device's random state when a step draws from it
+  std::vector<VarPtr> reads, writes;  // of all steps (the bulked push)
+  void Finalize(const Context& ctx) {
+    for (auto& s : steps)
+      if (s.attrs.op->needs_random) {
+        if (!rnd) rnd = GetDeviceRandom(ctx);
+        s.writes.push_back(rnd->var);
+      }
+    for (auto& s : steps) {
+      reads.insert(reads.end(), s.reads.begin(), s.reads.end());
+      writes.insert(writes.end(), s.writes.begin(), s.writes.end());
+    }
+  }
 };
 
 namespace {
@@ -47,7 +65,9 @@ ExecStep MakeStep(NodeAttrs attrs, std::vector<NDArray> in, std::vector<NDArray>
   for (auto& a : s.in) s.in_blobs.push_back(a.blob());
   for (auto& a : s.out) s.out_blobs.push_back(a.blob());
   s.req.assign(s.out.size(), OpReq::kWrite);
-  for (int m : op->mutate_inputs) s.writes_extra.push_back(s.in.at(m).var());
+  for (auto& a : s.in) s.reads.push_back(a.var());
+  for (auto& a : s.out) s.writes.push_back(a.var());
+  for (int m : op->mutate_inputs) s.writes.push_back(s.in.at(m).var());
   return s;
 }
 
@@ -165,10 +185,10 @@ void GraphExecutor::Build(const GraphExecutor* shared) {
   std::vector<int> refcount(n_entries, 0);
   std::vector<bool> pinned(n_entries, false), donated(n_entries, false);
   std::vector<NDArray> external(n_entries);  // entries that live in a caller's array
-  auto is_op_entry = [&](uint32_t e) {
-    auto it = std::upper_bound(G.row_ptr.begin(), G.row_ptr.end(), e);
-    return !G.nodes[static_cast<size_t>(it - G.row_ptr.begin()) - 1]->is_variable();
-  };
+  std::vector<bool> op_entry(n_entries, false);  // produced by an op (not a variable)
+  for (uint32_t k = 0; k < G.nodes.size(); ++k)
+    if (!G.nodes[k]->is_variable()) std::fill(op_entry.begin() + G.row_ptr[k], op_entry.begin() + G.row_ptr[k + 1], true);
+  auto is_op_entry = [&](uint32_t e) { return op_entry[e]; };
   for (auto& h : heads) pinned[G.entry(h)] = true;
   for (uint32_t k : fwd)
     for (auto& e : G.nodes[k]->inputs) ++refcount[G.entry(e)];
@@ -290,27 +310,29 @@ void GraphExecutor::Build(const GraphExecutor* shared) {
     for (uint32_t e = G.row_ptr[k]; e < G.row_ptr[k + 1]; ++e) out.push_back(data[e]);
     return MakeStep(n->attrs, std::move(in), std::move(out), ctx_);
   };
-  fwd_steps_ = std::make_shared<std::vector<ExecStep>>();
-  bwd_steps_ = std::make_shared<std::vector<ExecStep>>();
-  for (uint32_t k : fwd) fwd_steps_->push_back(node_step(k));
-  for (uint32_t k : bwd) bwd_steps_->push_back(node_step(k));
+  fwd_ = std::make_shared<ExecPass>();
+  bwd_ = std::make_shared<ExecPass>();
+  for (uint32_t k : fwd) fwd_->steps.push_back(node_step(k));
+  for (uint32_t k : bwd) bwd_->steps.push_back(node_step(k));
   for (size_t j = 0; j < xs.size(); ++j) {
     const NDArray& g = grads_[x_arg[j]];
     const std::string gname = arg_nodes[x_arg[j]]->name() + "_grad";
     switch (gout[j]) {
       case GradOut::kCopy:
-        bwd_steps_->push_back(MakeStep(Attrs("_copy", gname), {data[gentry[j]]}, {g}, ctx_));
+        bwd_->steps.push_back(MakeStep(Attrs("_copy", gname), {data[gentry[j]]}, {g}, ctx_));
         break;
       case GradOut::kAdd:
-        bwd_steps_->push_back(MakeStep(Attrs("elemwise_add", gname), {g, data[gentry[j]]}, {g}, ctx_));
+        bwd_->steps.push_back(MakeStep(Attrs("elemwise_add", gname), {g, data[gentry[j]]}, {g}, ctx_));
         break;
       case GradOut::kZero:
-        bwd_steps_->push_back(MakeStep(Attrs("zeros_like", gname), {g}, {g}, ctx_));
+        bwd_->steps.push_back(MakeStep(Attrs("zeros_like", gname), {g}, {g}, ctx_));
         break;
       default:
         break;
     }
   }
+  fwd_->Finalize(ctx_);
+  bwd_->Finalize(ctx_);
   for (auto& h : heads) outputs_.push_back(data[G.entry(h)]);
   plan_str_ = StrCat("Total ", stats_.planned_bytes >> 20, " MB allocated\n", "Memory plan: ", stats_.planned_bytes,
                      " bytes in ", stats_.num_buffers, " buffers for ", stats_.num_entries, " entries (",
@@ -318,13 +340,10 @@ void GraphExecutor::Build(const GraphExecutor* shared) {
                      " bytes\n");
 }
 
-void GraphExecutor::Run(const std::shared_ptr<std::vector<ExecStep>>& steps_ptr, bool is_train, const char* what) {
-  std::vector<ExecStep>& steps = *steps_ptr;
-  if (steps.empty()) return;
+void GraphExecutor::Run(const std::shared_ptr<ExecPass>& pass, bool is_train, const char* what) {
+  if (pass->steps.empty()) return;
   const bool gpu = ctx_.dev_type == AX_GPU;
-  DeviceRandom* rnd = nullptr;
-  for (auto& s : steps)
-    if (s.attrs.op->needs_random) rnd = GetDeviceRandom(ctx_);
+  DeviceRandom* rnd = pass->rnd;
   auto run_steps = [gpu, is_train, rnd](const RunContext& rctx, const ExecStep* b, const ExecStep* e) {
     OpContext octx;
     octx.run = rctx;
@@ -333,33 +352,22 @@ void GraphExecutor::Run(const std::shared_ptr<std::vector<ExecStep>>& steps_ptr,
     for (const ExecStep* s = b; s != e; ++s)
       (gpu ? s->attrs.op->compute_gpu : s->attrs.op->compute_cpu)(octx, s->attrs, s->in_blobs, s->req, s->out_blobs);
   };
-  auto vars = [&](const ExecStep* b, const ExecStep* e, std::vector<VarPtr>* reads, std::vector<VarPtr>* writes) {
-    for (const ExecStep* s = b; s != e; ++s) {
-      for (auto& a : s->in) reads->push_back(a.var());
-      for (auto& a : s->out) writes->push_back(a.var());
-      writes->insert(writes->end(), s->writes_extra.begin(), s->writes_extra.end());
-      if (s->attrs.op->needs_random) writes->push_back(rnd->var);
-    }
-  };
+  // the pushed work holds the pass (hence its arrays), so a freed executor's work stays valid
   if (bulk_) {
-    std::vector<VarPtr> reads, writes;
-    vars(steps.data(), steps.data() + steps.size(), &reads, &writes);
-    const ExecStep* b = steps.data();
-    const ExecStep* e = b + steps.size();
-    Engine::Get()->Push([run_steps, b, e, hold = steps_ptr](const RunContext& rctx) { run_steps(rctx, b, e); }, ctx_,
-                        std::move(reads), std::move(writes), what);
+    const ExecStep* b = pass->steps.data();
+    const ExecStep* e = b + pass->steps.size();
+    Engine::Get()->Push([run_steps, b, e, hold = pass](const RunContext& rctx) { run_steps(rctx, b, e); }, ctx_,
+                        pass->reads, pass->writes, what);
     return;
   }
-  for (auto& s : steps) {
-    std::vector<VarPtr> reads, writes;
+  for (auto& s : pass->steps) {
     const ExecStep* b = &s;
-    vars(b, b + 1, &reads, &writes);
-    Engine::Get()->Push([run_steps, b, hold = steps_ptr](const RunContext& rctx) { run_steps(rctx, b, b + 1); }, ctx_,
-                        std::move(reads), std::move(writes), s.attrs.op->name.c_str());
+    Engine::Get()->Push([run_steps, b, hold = pass](const RunContext& rctx) { run_steps(rctx, b, b + 1); }, ctx_,
+                        s.reads, s.writes, s.attrs.op->name.c_str());
   }
 }
 
-void GraphExecutor::Forward(bool is_train) { Run(fwd_steps_, is_train, "executor forward"); }
+void GraphExecutor::Forward(bool is_train) { Run(fwd_, is_train, "executor forward"); }
 
 void GraphExecutor::Backward(const std::vector<NDArray>& ograds) {
   static const OpDef* copy_op = OpRegistry::Get()->Find("_copy");
@@ -373,7 +381,7 @@ void GraphExecutor::Backward(const std::vector<NDArray>& ograds) {
     std::vector<NDArray> out{head_grad_bufs_[i]};
     Invoke(ParseAttrs(copy_op, {}), {ograds[i]}, &out);
   }
-  Run(bwd_steps_, true, "executor backward");
+  Run(bwd_, true, "executor backward");
 }
 
 std::string GraphExecutor::DebugStr() const { return axle::DebugStr(sym_) + plan_str_; }

@@ -9,7 +9,7 @@
 
 namespace axle {
 
-struct ExecStep;
+struct ExecPass;
 
 // The memory plan's numbers (bytes of intermediate storage; arguments, gradients and aux
 // states are the caller's and not counted).
@@ -42,7 +42,7 @@ class GraphExecutor {
 
  private:
   void Build(const GraphExecutor* shared);
-  void Run(const std::shared_ptr<std::vector<ExecStep>>& steps, bool is_train, const char* what);
+  void Run(const std::shared_ptr<ExecPass>& pass, bool is_train, const char* what);
 
   Symbol sym_;
   Context ctx_;
@@ -51,8 +51,8 @@ class GraphExecutor {
   std::vector<NDArray> outputs_;
   std::vector<NDArray> head_grad_bufs_;  // where Backward copies the given head gradients
   std::vector<bool> head_grad_needed_;
-  // shared with pushed work, so a freed executor's steps live until that work is done
-  std::shared_ptr<std::vector<ExecStep>> fwd_steps_, bwd_steps_;
+  // shared with pushed work, so a freed executor's passes live until that work is done
+  std::shared_ptr<ExecPass> fwd_, bwd_;
   std::vector<NDArray> blocks_;  // the planned storage
   MemoryPlanStats stats_;
   bool bulk_ = true;
