@@ -12,6 +12,15 @@ build_dir=$(ls -td build/*/ | head -n 1)
 blas_dir=$(python3 -c "import scipy_openblas32 as s; print(s.get_lib_dir())")
 LD_LIBRARY_PATH="$blas_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" ctest --test-dir "$build_dir" --output-on-failure
 
+# The Julia binding's tests (bindings_julia/test: the conformance cases and unit tests), with the
+# libaxle pip just installed, when Julia is installed.
+if command -v julia > /dev/null; then
+  AXLE_LIB=$(python3 -c "import os, axle._axle_cffi as m; print(os.path.dirname(m.__file__))") \
+    julia --project=bindings_julia -e 'using Pkg; Pkg.test()'
+else
+  echo "Julia tests skipped: julia is not on PATH (bindings_julia/README.md)"
+fi
+
 # A sanitizer pass of the C tests: the core and the C test programs built again with
 # AddressSanitizer and UndefinedBehaviorSanitizer (without CUDA, unoptimised: a few minutes), every
 # report fatal. AXLE_SKIP_SANITIZE=1 leaves it out.

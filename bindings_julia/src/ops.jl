@@ -105,13 +105,13 @@ const _ArrayOrSymbol = Union{NDArray,SymbolicNode}
 
 function _call(info::OpInfo, args::Tuple, kwargs)
     positional = Any[]
-    values = Any[]
+    attr_values = Any[]
     for a in args
         if a isa _ArrayOrSymbol
-            isempty(values) || throw(ArgumentError("$(info.name): an input after attribute values"))
+            isempty(attr_values) || throw(ArgumentError("$(info.name): an input after attribute values"))
             push!(positional, a)
         else
-            push!(values, a)
+            push!(attr_values, a)
         end
     end
     named = Pair{String,Any}[]  # inputs by name, in the op's input order
@@ -130,12 +130,12 @@ function _call(info::OpInfo, args::Tuple, kwargs)
             push!(params, key => _attr(v))
         end
     end
-    if !isempty(values)
+    if !isempty(attr_values)
         info.num_inputs < 0 && throw(ArgumentError("$(info.name) takes only inputs positionally"))
-        length(values) <= length(info.param_names) ||
-            throw(ArgumentError("$(info.name): $(length(values)) attribute values given positionally, " *
+        length(attr_values) <= length(info.param_names) ||
+            throw(ArgumentError("$(info.name): $(length(attr_values)) attribute values given positionally, " *
                                 "but the op has $(length(info.param_names)) attributes"))
-        for (k, v) in zip(info.param_names, values)
+        for (k, v) in zip(info.param_names, attr_values)
             any(p -> p.first == k, params) && throw(ArgumentError("$(info.name): attribute $k given twice"))
             v === nothing || push!(params, k => _attr(v))
         end
@@ -335,7 +335,11 @@ function _init_ops()
         op = Op(OpInfo(name))
         sym = Symbol(name)
         ops[sym] = op
-        _define_op(sym, op)
+        try
+            _define_op(sym, op)
+        catch err  # the op stays reachable as ops[sym]
+            @warn "Axle: no function for op $name" exception = err
+        end
     end
     return nothing
 end

@@ -36,9 +36,9 @@ end
 A variable (a graph input). `attrs` are string attributes such as `"__lr_mult__" => "2"`.
 """
 function Variable(name::Union{AbstractString,Symbol}; attrs::AbstractDict = Dict{String,String}())
-    pairs = collect(attrs)
-    ks = String[string(p.first) for p in pairs]
-    vs = String[_attr(p.second) for p in pairs]
+    entries = collect(attrs)
+    ks = String[string(p.first) for p in entries]
+    vs = String[_attr(p.second) for p in entries]
     return _new_symbol() do out
         @check ccall((:AxSymbolCreateVariable, libaxle()), Cint,
                      (Cstring, Cint, Ptr{Cstring}, Ptr{Cstring}, Ptr{Ptr{Cvoid}}),

@@ -105,8 +105,13 @@ function run_check(key, spec, got::NDArray, data, lookup)
         core_shape(got) == Tuple(parse.(Int, args))
     elseif what in ("mean", "std", "min", "max")
         m = sum(g) / length(g)
-        stat = what == "mean" ? m : what == "std" ? sqrt(sum((g .- m) .^ 2) / length(g)) :
-               what == "min" ? minimum(g) : maximum(g)
+        if what == "mean"
+            stat = m
+        elseif what == "std"  # population
+            stat = sqrt(sum((g .- m) .^ 2) / length(g))
+        else
+            stat = what == "min" ? minimum(g) : maximum(g)
+        end
         abs(stat - parse(Float64, args[1])) <= parse(Float64, args[2])
     elseif what == "range"
         lo, hi = parse(Float64, args[1]), parse(Float64, args[2])
