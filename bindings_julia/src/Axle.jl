@@ -37,8 +37,8 @@ function empty end
 
 include("base.jl")
 include("ndarray.jl")
-include("ops.jl")
 include("symbol.jl")
+include("ops.jl")  # after symbol.jl: its signatures name SymbolicNode
 include("executor.jl")
 include("io.jl")
 

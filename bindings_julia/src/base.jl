@@ -135,6 +135,19 @@ function _live_handle(x::AbstractHandle)
     return h
 end
 
+# A handle the core returned, checked; the object that owns it gets `free!` as its finalizer.
+function _checked(h::Ptr{Cvoid}, what::String)
+    h == C_NULL && throw(ArgumentError("$what: a null handle"))
+    return h
+end
+
+# Clears x's handle and returns what it held (C_NULL when it was freed already).
+function _take_handle!(x::AbstractHandle)
+    h = x.handle
+    x.handle = C_NULL
+    return h
+end
+
 Base.cconvert(::Type{Ptr{Cvoid}}, x::AbstractHandle) = x
 Base.unsafe_convert(::Type{Ptr{Cvoid}}, x::AbstractHandle) = _live_handle(x)
 
@@ -163,6 +176,15 @@ end
 
 _string(p::Ptr{UInt8}) = p == C_NULL ? "" : unsafe_string(p)
 _strings(p::Ptr{Ptr{UInt8}}, n::Integer) = String[_string(unsafe_load(p, i)) for i in 1:n]
+
+# A string a call returns through a `const char **` (borrowed): `f(out)` makes the call.
+function _out_string(f)
+    out = Ref{Ptr{UInt8}}(C_NULL)
+    return _borrowed() do
+        f(out)
+        _string(out[])
+    end
+end
 
 # ---- dtypes ------------------------------------------------------------------------------------
 const _DTYPES = (Float32, Float64, Float16, UInt8, Int32, Int8, Int64, Bool)  # AxDType code + 1
@@ -223,10 +245,8 @@ function waitall()
 end
 
 """The engine in use: "ThreadedEngine" or "NaiveEngine"."""
-function engine_type()
-    out = Ref{Ptr{UInt8}}(C_NULL)
+engine_type() = _out_string() do out
     @check ccall((:AxEngineGetType, libaxle()), Cint, (Ptr{Ptr{UInt8}},), out)
-    return _string(out[])
 end
 
 """The number of live handles of any kind (leak accounting)."""

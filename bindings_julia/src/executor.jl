@@ -18,8 +18,8 @@ mutable struct Executor <: AbstractHandle
     aux_arrays::Vector{NDArray}
     outputs::Vector{NDArray}
     function Executor(handle::Ptr{Cvoid}, symbol::SymbolicNode, arg_names, aux_names, args, grads, aux)
-        handle == C_NULL && throw(ArgumentError("Executor: a null handle"))
-        e = finalizer(_free_executor_handle!, new(handle, symbol, arg_names, aux_names, args, grads, aux, NDArray[]))
+        e = new(_checked(handle, "Executor"), symbol, arg_names, aux_names, args, grads, aux, NDArray[])
+        finalizer(_free_executor_handle!, e)
         e.outputs = _executor_outputs(e)
         return e
     end
@@ -28,8 +28,7 @@ end
 # The finalizer frees the executor only: its output NDArrays have finalizers of their own and
 # may still be in use.
 function _free_executor_handle!(e::Executor)
-    h = e.handle
-    e.handle = C_NULL
+    h = _take_handle!(e)
     h == C_NULL || ccall((:AxExecutorFree, libaxle()), Cvoid, (Ptr{Cvoid},), h)
     return nothing
 end
@@ -226,12 +225,8 @@ function memory_plan(e::Executor)
 end
 
 """The graph dump followed by the memory plan."""
-function debug_str(e::Executor)
-    out = Ref{Ptr{UInt8}}(C_NULL)
-    return _borrowed() do
-        @check ccall((:AxExecutorPrint, libaxle()), Cint, (Ptr{Cvoid}, Ptr{Ptr{UInt8}}), e, out)
-        _string(out[])
-    end
+debug_str(e::Executor) = _out_string() do out
+    @check ccall((:AxExecutorPrint, libaxle()), Cint, (Ptr{Cvoid}, Ptr{Ptr{UInt8}}), e, out)
 end
 
 """Dictionaries of an executor's arrays by name."""

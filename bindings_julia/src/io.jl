@@ -1,5 +1,14 @@
 # Files: MXNet 1.x's .params format for NDArrays (AxNDArraySave/Load) and symbol JSON files.
 
+# names: a Vector{String} (a dictionary) or C_NULL (a list).
+function _save(fname::AbstractString, xs::Vector{NDArray}, names)
+    GC.@preserve xs begin
+        @check ccall((:AxNDArraySave, libaxle()), Cint, (Cstring, Cint, Ptr{Ptr{Cvoid}}, Ptr{Cstring}),
+                     fname, length(xs), _handles(xs), names)
+    end
+    return nothing
+end
+
 """
     Axle.save(fname, arrays::AbstractVector{NDArray})
     Axle.save(fname, arrays::AbstractDict)   # name => NDArray
@@ -8,24 +17,11 @@
 
 Writes NDArrays in MXNet 1.x's `.params` format (a list, or a dictionary by name), or a symbol.
 """
-function save(fname::AbstractString, arrays::AbstractVector{<:NDArray})
-    xs = collect(NDArray, arrays)
-    GC.@preserve xs begin
-        @check ccall((:AxNDArraySave, libaxle()), Cint, (Cstring, Cint, Ptr{Ptr{Cvoid}}, Ptr{Cstring}),
-                     fname, length(xs), _handles(xs), C_NULL)
-    end
-    return nothing
-end
+save(fname::AbstractString, arrays::AbstractVector{<:NDArray}) = _save(fname, collect(NDArray, arrays), C_NULL)
 
 function save(fname::AbstractString, arrays::AbstractDict)
     entries = collect(arrays)
-    names = String[string(p.first) for p in entries]
-    xs = NDArray[p.second for p in entries]
-    GC.@preserve xs begin
-        @check ccall((:AxNDArraySave, libaxle()), Cint, (Cstring, Cint, Ptr{Ptr{Cvoid}}, Ptr{Cstring}),
-                     fname, length(xs), _handles(xs), names)
-    end
-    return nothing
+    return _save(fname, NDArray[p.second for p in entries], String[string(p.first) for p in entries])
 end
 
 save(fname::AbstractString, x::NDArray) = save(fname, [x])

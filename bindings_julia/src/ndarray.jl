@@ -18,15 +18,11 @@ reverse order (see the module's documentation); `eltype(x)` is one of `Float32`,
 """
 mutable struct NDArray <: AbstractHandle
     handle::Ptr{Cvoid}
-    function NDArray(handle::Ptr{Cvoid})
-        handle == C_NULL && throw(ArgumentError("NDArray: a null handle"))
-        return finalizer(free!, new(handle))
-    end
+    NDArray(handle::Ptr{Cvoid}) = finalizer(free!, new(_checked(handle, "NDArray")))
 end
 
 function free!(x::NDArray)
-    h = x.handle
-    x.handle = C_NULL
+    h = _take_handle!(x)
     h == C_NULL || ccall((:AxNDArrayFree, libaxle()), Cvoid, (Ptr{Cvoid},), h)
     return nothing
 end

@@ -10,15 +10,11 @@ on symbols (`Axle.FullyConnected(data; num_hidden = 10)`), `Group`, `from_json` 
 """
 mutable struct SymbolicNode <: AbstractHandle
     handle::Ptr{Cvoid}
-    function SymbolicNode(handle::Ptr{Cvoid})
-        handle == C_NULL && throw(ArgumentError("SymbolicNode: a null handle"))
-        return finalizer(free!, new(handle))
-    end
+    SymbolicNode(handle::Ptr{Cvoid}) = finalizer(free!, new(_checked(handle, "SymbolicNode")))
 end
 
 function free!(s::SymbolicNode)
-    h = s.handle
-    s.handle = C_NULL
+    h = _take_handle!(s)
     h == C_NULL || ccall((:AxSymbolFree, libaxle()), Cvoid, (Ptr{Cvoid},), h)
     return nothing
 end
@@ -270,12 +266,8 @@ end
 
 # ---- JSON and files ----------------------------------------------------------------------------------
 """The symbol as MXNet 1.x's JSON."""
-function to_json(s::SymbolicNode)
-    out = Ref{Ptr{UInt8}}(C_NULL)
-    return _borrowed() do
-        @check ccall((:AxSymbolSaveToJSON, libaxle()), Cint, (Ptr{Cvoid}, Ptr{Ptr{UInt8}}), s, out)
-        _string(out[])
-    end
+to_json(s::SymbolicNode) = _out_string() do out
+    @check ccall((:AxSymbolSaveToJSON, libaxle()), Cint, (Ptr{Cvoid}, Ptr{Ptr{UInt8}}), s, out)
 end
 
 """A symbol from MXNet 1.x's JSON."""
@@ -286,12 +278,8 @@ end
 from_json(json::AbstractString, ::Type{SymbolicNode}) = from_json(json)
 
 """A readable dump of the graph (MXNet's `debug_str`)."""
-function debug_str(s::SymbolicNode)
-    out = Ref{Ptr{UInt8}}(C_NULL)
-    return _borrowed() do
-        @check ccall((:AxSymbolPrint, libaxle()), Cint, (Ptr{Cvoid}, Ptr{Ptr{UInt8}}), s, out)
-        _string(out[])
-    end
+debug_str(s::SymbolicNode) = _out_string() do out
+    @check ccall((:AxSymbolPrint, libaxle()), Cint, (Ptr{Cvoid}, Ptr{Ptr{UInt8}}), s, out)
 end
 
 function Base.show(io::IO, s::SymbolicNode)

@@ -412,6 +412,51 @@ def block_problems(src, file="<text>"):
     return []
 
 
+# ---- the Julia side: definition order (types a signature names exist by then) ---------------------------
+def _signature_part(line):
+    """The part of a top-level line that Julia evaluates when it defines it: a short-form
+    method's signature (before its `=`), a long form's first line, a const or a field."""
+    depth = 0
+    for k, c in enumerate(line):
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        elif c == "=" and depth == 0 and line[k - 1:k] == " " and line[k + 1:k + 2] == " ":
+            return line if line.startswith("const ") else line[:k]
+    return line
+
+
+def order_problems(files):
+    """files: (name, source) in include order. A type defined in these files (struct, abstract
+    type, a const alias) must be defined before a top-level line names it outside a method body
+    (signatures, struct fields, consts are evaluated when the file loads)."""
+    defined = {}  # type name -> (file index, line)
+    texts = [(name, mask_julia(src).splitlines()) for name, src in files]
+    for fi, (name, lines) in enumerate(texts):
+        for li, line in enumerate(lines, 1):
+            m = re.match(r"^(?:mutable\s+)?struct\s+(\w+)|^abstract\s+type\s+(\w+)|^const\s+(\w+)\s*=\s*Union\{", line)
+            if m:
+                defined[next(g for g in m.groups() if g)] = (fi, li)
+    problems = []
+    for fi, (name, lines) in enumerate(texts):
+        in_struct = False
+        for li, line in enumerate(lines, 1):
+            if re.match(r"^(?:mutable\s+)?struct\b", line):
+                in_struct = True
+            elif in_struct and line.startswith("end"):
+                in_struct = False
+            top = re.match(r"^(function\s+|const\s+|(?:mutable\s+)?struct\s+|[A-Za-z_][\w.!]*(?:\{[^}]*\})?\()", line)
+            field = in_struct and re.match(r"^\s+\w+::", line)
+            if not (top or field):
+                continue
+            for t in re.findall(r"\b[A-Za-z_]\w*\b", _signature_part(line)):
+                if t in defined and defined[t] > (fi, li):
+                    problems.append(f"{name}:{li} names {t}, which {files[defined[t][0]][0]}:{defined[t][1]} "
+                                    f"defines later")
+    return problems
+
+
 # ---- helpers ------------------------------------------------------------------------------------------
 def julia_files(folder):
     out = []
@@ -497,6 +542,25 @@ def test_copied_constants_match_the_header():
 @pytest.mark.parametrize("path", julia_files(JULIA), ids=lambda p: os.path.relpath(p, JULIA))
 def test_julia_blocks_balance(path):
     assert not block_problems(open(path, encoding="utf-8").read(), os.path.relpath(path, ROOT))
+
+
+def test_julia_types_are_defined_before_signatures_name_them():
+    main = open(os.path.join(JULIA_SRC, "Axle.jl")).read()
+    order = ["Axle.jl"] + re.findall(r'^include\("([\w.]+)"\)', main, flags=re.M)
+    assert sorted(order) == sorted(os.path.basename(p) for p in julia_files(JULIA_SRC))
+    files = [(f, open(os.path.join(JULIA_SRC, f)).read()) for f in order]
+    assert not order_problems(files)
+
+
+def test_definition_order_check_can_fail():
+    a = "const U = Union{A,B}\nf(x::U) = 1\n"
+    b = "struct B\n    a::A\nend\ng(x) = B(x)  # a body may name anything\n"
+    c = "struct A\nend\n"
+    problems = order_problems([("a.jl", a), ("b.jl", b), ("c.jl", c)])
+    assert problems == ["a.jl:1 names A, which c.jl:1 defines later",
+                        "a.jl:1 names B, which b.jl:1 defines later",
+                        "b.jl:2 names A, which c.jl:1 defines later"]
+    assert order_problems([("c.jl", c), ("b.jl", b), ("a.jl", a)]) == []
 
 
 def test_skip_list_for_the_julia_runner_exists():
