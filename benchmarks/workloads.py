@@ -1,0 +1,396 @@
+"""The workloads of benchmarks/run.py, as each framework runs them (a measurement, not a test).
+
+This file runs inside one worker process per framework (`python workloads.py --worker NAME`), which
+imports only its own framework. The driver (run.py) sends one JSON command per line on stdin and
+reads one JSON answer per line on stdout:
+
+  {"cmd": "info"}                          -> {"version": ..., "threads": ..., "python": ...}
+  {"cmd": "run", "workload": W, "opts": {}} -> {"seconds": wall, "cpu": process CPU seconds, ...}
+  {"cmd": "value", "workload": W, "opts": {}} -> {"value": number or null}  (measured once, not timed)
+  {"cmd": "quit"}
+
+A workload is set up on its first "run" (data, bound executors) and reused after, so every "run" is
+one repeat of the same work. Workers: "axle" and "mxnet" run the very same code (their APIs are the
+same), "torch" the same models with autograd, "baseline" the reference a target is stated against
+(numpy for the large add, a raw OpenBLAS sgemm through ctypes for the GEMM).
+"""
+import json
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+BATCH = 128
+LR = 0.001
+
+
+# ---- shared by Axle and MXNet --------------------------------------------------------------------
+def mlp_symbol(mx):
+    data = mx.sym.Variable("data")
+    l1 = mx.sym.FullyConnected(data=data, num_hidden=128, name="layer1")
+    a1 = mx.sym.Activation(data=l1, act_type="relu", name="act1")
+    l2 = mx.sym.FullyConnected(data=a1, num_hidden=10, name="layer2")
+    return mx.sym.SoftmaxOutput(data=l2, name="softmax")
+
+
+def lenet_symbol(mx):
+    data = mx.sym.Variable("data")
+    c1 = mx.sym.Convolution(data, kernel=(5, 5), num_filter=20)
+    p1 = mx.sym.Pooling(mx.sym.Activation(c1, act_type="tanh"), pool_type="max", kernel=(2, 2), stride=(2, 2))
+    c2 = mx.sym.Convolution(p1, kernel=(5, 5), num_filter=50)
+    p2 = mx.sym.Pooling(mx.sym.Activation(c2, act_type="tanh"), pool_type="max", kernel=(2, 2), stride=(2, 2))
+    f1 = mx.sym.Activation(mx.sym.FullyConnected(mx.sym.Flatten(p2), num_hidden=500), act_type="tanh")
+    return mx.sym.SoftmaxOutput(mx.sym.FullyConnected(f1, num_hidden=10), name="softmax")
+
+
+def mnist_like(samples, image_shape, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.rand(samples, *image_shape).astype(np.float32)
+    Y = rng.randint(0, 10, samples).astype(np.float32)
+    return X, Y
+
+
+class Symbolic:
+    """Axle or MXNet: the seed's executor loop, Module.fit, NDArray ops."""
+
+    def __init__(self, name):
+        self.mx = __import__("axle" if name == "axle" else "mxnet")
+        self.state = {}
+        if name == "axle":
+            self.threads = "%s kernel threads (AXLE_NUM_THREADS), %s engine workers" % (
+                os.environ.get("AXLE_NUM_THREADS"), os.environ.get("AXLE_CPU_WORKER_NTHREADS"))
+        else:
+            self.threads = "%s OpenMP threads (OMP_NUM_THREADS), %s engine workers" % (
+                os.environ.get("OMP_NUM_THREADS"), os.environ.get("MXNET_CPU_WORKER_NTHREADS"))
+        self.version = self.mx.__version__
+
+    def _bind(self, key, sym, shape):
+        """A training executor as the seed binds it (grad_req write, the data's gradient too) with
+        small random weights; (executor, [(weight, grad)])."""
+        if key not in self.state:
+            mx, rng = self.mx, np.random.RandomState(1)
+            ex = sym.simple_bind(ctx=mx.cpu(), grad_req="write", data=shape, softmax_label=(shape[0],))
+            for n, a in ex.arg_dict.items():
+                if n not in ("data", "softmax_label"):
+                    a[:] = rng.randn(*a.shape) * 0.02
+            names = sym.list_arguments()
+            pairs = [(w, g) for n, w, g in zip(names, ex.arg_arrays, ex.grad_arrays)
+                     if n not in ("data", "softmax_label")]
+            self.state[key] = (ex, pairs)
+        return self.state[key]
+
+    @staticmethod
+    def _step(ex, pairs, x, y):
+        ex.arg_dict["data"][:] = x
+        ex.arg_dict["softmax_label"][:] = y
+        ex.forward(is_train=True)
+        ex.backward()
+        for w, g in pairs:
+            w[:] = w - g * LR
+
+    def _data(self, key, samples, shape):
+        if key not in self.state:
+            self.state[key] = mnist_like(samples, shape)
+        return self.state[key]
+
+    def _epoch(self, ex, pairs, X, Y):
+        for i in range(0, len(X) - BATCH + 1, BATCH):
+            self._step(ex, pairs, X[i:i + BATCH], Y[i:i + BATCH])
+        self.mx.nd.waitall()
+
+    def mlp_executor(self, samples=60000):
+        ex, pairs = self._bind("mlp", mlp_symbol(self.mx), (BATCH, 784))
+        X, Y = self._data(("flat", samples), samples, (784,))
+        return lambda: self._epoch(ex, pairs, X, Y)
+
+    def mlp_module_fit(self, samples=60000):
+        if "module" not in self.state:
+            import logging
+            logging.getLogger().setLevel(logging.ERROR)
+            mx = self.mx
+            X, Y = self._data(("flat", samples), samples, (784,))
+            it = mx.io.NDArrayIter(X, Y, batch_size=BATCH)
+            mod = mx.mod.Module(mlp_symbol(mx), context=mx.cpu())
+            mod.bind(data_shapes=it.provide_data, label_shapes=it.provide_label)
+            mod.init_params(initializer=mx.init.Uniform(0.01))
+            mod.init_optimizer(optimizer="sgd", optimizer_params={"learning_rate": 0.1})
+            self.state["module"] = (mod, it)
+        mod, it = self.state["module"]
+
+        def run():
+            mod.fit(it, num_epoch=1, optimizer="sgd", optimizer_params={"learning_rate": 0.1})
+            self.mx.nd.waitall()
+        return run
+
+    def lenet_batch(self):
+        ex, pairs = self._bind("lenet", lenet_symbol(self.mx), (BATCH, 1, 28, 28))
+        X, Y = self._data(("lenet1",), BATCH, (1, 28, 28))
+
+        def run():
+            self._step(ex, pairs, X, Y)
+            self.mx.nd.waitall()
+        return run
+
+    def lenet_epoch(self, samples=60000):
+        ex, pairs = self._bind("lenet", lenet_symbol(self.mx), (BATCH, 1, 28, 28))
+        X, Y = self._data(("image", samples), samples, (1, 28, 28))
+        return lambda: self._epoch(ex, pairs, X, Y)
+
+    def add_10m(self, size=10_000_000):
+        nd = self.mx.nd
+        if "add" not in self.state:
+            rng = np.random.default_rng(0)
+            xa, xb = rng.random(size, dtype=np.float32), rng.random(size, dtype=np.float32)
+            a, b = nd.array(xa), nd.array(xb)
+            if not np.array_equal((a + b).asnumpy(), xa + xb):
+                raise SystemExit("wrong result for the large add")
+            self.state["add"] = (a, b)
+        a, b = self.state["add"]
+
+        def run():
+            c = a + b
+            c.wait_to_read()
+        return run
+
+    def small_ops(self, ops=10000):
+        nd = self.mx.nd
+        a, b = nd.array(np.arange(10, dtype=np.float32)), nd.ones((10,))
+
+        def run():
+            for _ in range(ops):
+                c = a + b
+            nd.waitall()
+            del c
+        return run
+
+    def dot_1024(self, n=1024):
+        nd = self.mx.nd
+        rng = np.random.default_rng(0)
+        a, b = nd.array(rng.random((n, n), dtype=np.float32)), nd.array(rng.random((n, n), dtype=np.float32))
+
+        def run():
+            c = nd.dot(a, b)
+            c.wait_to_read()
+        return run
+
+    def exec_memory(self, net="mlp"):
+        """Bytes of the training executor's internal (non-argument) memory."""
+        sym = mlp_symbol(self.mx) if net == "mlp" else lenet_symbol(self.mx)
+        shape = (BATCH, 784) if net == "mlp" else (BATCH, 1, 28, 28)
+        ex = sym.simple_bind(ctx=self.mx.cpu(), grad_req="write", data=shape, softmax_label=(BATCH,))
+        if hasattr(ex, "memory_plan"):
+            return ex.memory_plan["planned_bytes"]
+        import re  # MXNet 1.9.1 prints it in whole MiB at the end of debug_str()
+        m = re.findall(r"Total (\d+) MB allocated", ex.debug_str())
+        return int(m[-1]) * (1 << 20) if m else None
+
+
+# ---- PyTorch ---------------------------------------------------------------------------------------
+class Torch:
+    """The same models and loops with autograd: the input requires grad (the seed's executors
+    compute the data's gradient too), a summed cross-entropy (SoftmaxOutput's unnormalized gradient),
+    plain updates under no_grad."""
+
+    def __init__(self, threads):
+        import torch
+        torch.set_num_threads(threads)
+        try:
+            torch.set_num_interop_threads(threads)
+        except RuntimeError:
+            pass
+        self.torch, self.nn = torch, torch.nn
+        self.version = torch.__version__
+        self.threads = "%d intra-op threads (torch.get_num_threads), %d inter-op" % (
+            torch.get_num_threads(), torch.get_num_interop_threads())
+        self.state = {}
+
+    def _model(self, key):
+        if key not in self.state:
+            nn = self.nn
+            self.torch.manual_seed(0)
+            if key == "mlp":
+                m = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+            else:
+                m = nn.Sequential(nn.Conv2d(1, 20, 5), nn.Tanh(), nn.MaxPool2d(2, 2), nn.Conv2d(20, 50, 5),
+                                  nn.Tanh(), nn.MaxPool2d(2, 2), nn.Flatten(), nn.Linear(800, 500), nn.Tanh(),
+                                  nn.Linear(500, 10))
+            self.state[key] = m
+        return self.state[key]
+
+    def _data(self, key, samples, shape):
+        if key not in self.state:
+            X, Y = mnist_like(samples, shape)
+            self.state[key] = (self.torch.from_numpy(X), self.torch.from_numpy(Y.astype(np.int64)))
+        return self.state[key]
+
+    def _train(self, model, X, Y):
+        torch = self.torch
+        params = list(model.parameters())
+        loss_fn = self.nn.CrossEntropyLoss(reduction="sum")
+        for i in range(0, len(X) - BATCH + 1, BATCH):
+            x = X[i:i + BATCH].clone().requires_grad_(True)
+            loss = loss_fn(model(x), Y[i:i + BATCH])
+            for p in params:
+                p.grad = None
+            loss.backward()
+            with torch.no_grad():
+                for p in params:
+                    p.sub_(p.grad * LR)
+
+    def mlp_executor(self, samples=60000):
+        model, (X, Y) = self._model("mlp"), self._data(("flat", samples), samples, (784,))
+        return lambda: self._train(model, X, Y)
+
+    def mlp_module_fit(self, samples=60000):
+        """Module.fit's work by hand: SGD (lr 0.1) on the mean cross-entropy, accuracy every batch."""
+        torch = self.torch
+        X, Y = self._data(("flat", samples), samples, (784,))
+        if "fit" not in self.state:
+            torch.manual_seed(0)
+            nn = self.nn
+            model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+            self.state["fit"] = (model, torch.optim.SGD(model.parameters(), lr=0.1))
+        model, opt = self.state["fit"]
+        loss_fn = self.nn.CrossEntropyLoss()
+
+        def run():
+            correct = 0
+            for i in range(0, samples - BATCH + 1, BATCH):
+                x, y = X[i:i + BATCH], Y[i:i + BATCH]
+                out = model(x)
+                loss = loss_fn(out, y)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                correct += int((out.argmax(dim=1) == y).sum().item())
+        return run
+
+    def lenet_batch(self):
+        model, (X, Y) = self._model("lenet"), self._data(("lenet1",), BATCH, (1, 28, 28))
+        return lambda: self._train(model, X, Y)
+
+    def lenet_epoch(self, samples=60000):
+        model, (X, Y) = self._model("lenet"), self._data(("image", samples), samples, (1, 28, 28))
+        return lambda: self._train(model, X, Y)
+
+    def add_10m(self, size=10_000_000):
+        rng = np.random.default_rng(0)
+        a = self.torch.from_numpy(rng.random(size, dtype=np.float32))
+        b = self.torch.from_numpy(rng.random(size, dtype=np.float32))
+
+        def run():
+            c = a + b
+            del c
+        return run
+
+    def small_ops(self, ops=10000):
+        a, b = self.torch.arange(10, dtype=self.torch.float32), self.torch.ones(10)
+
+        def run():
+            for _ in range(ops):
+                c = a + b
+            del c
+        return run
+
+    def dot_1024(self, n=1024):
+        rng = np.random.default_rng(0)
+        a = self.torch.from_numpy(rng.random((n, n), dtype=np.float32))
+        b = self.torch.from_numpy(rng.random((n, n), dtype=np.float32))
+
+        def run():
+            c = a @ b
+            del c
+        return run
+
+    def exec_memory(self, net="mlp"):
+        return None  # PyTorch has no bound executor whose memory plan could be compared
+
+
+# ---- the references the targets name -----------------------------------------------------------------
+class Baseline:
+    """numpy for the large add; a raw single call of OpenBLAS's cblas_sgemm (the scipy-openblas32
+    library Axle links) for the GEMM, with its own threads set to the run's thread count."""
+
+    def __init__(self, threads):
+        self.version = "numpy %s" % np.__version__
+        self.threads = "numpy: 1 thread (ufuncs are single-threaded); OpenBLAS: %d threads" % threads
+        self._threads = threads
+
+    def add_10m(self, size=10_000_000):
+        rng = np.random.default_rng(0)
+        a, b = rng.random(size, dtype=np.float32), rng.random(size, dtype=np.float32)
+
+        def run():
+            c = a + b
+            del c
+        return run
+
+    def dot_1024(self, n=1024):
+        import ctypes
+        import scipy_openblas32 as sob
+        lib = ctypes.CDLL(os.path.join(sob.get_lib_dir(), "lib" + sob.get_library() + ".so"))
+        lib.scipy_openblas_set_num_threads(self._threads)
+        sgemm = lib.scipy_cblas_sgemm
+        P, I, F = ctypes.c_void_p, ctypes.c_int, ctypes.c_float
+        sgemm.argtypes = [I, I, I, I, I, I, F, P, I, P, I, F, P, I]
+        rng = np.random.default_rng(0)
+        a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
+
+        def run():
+            c = np.empty((n, n), np.float32)  # a new result each call, as the frameworks allocate one
+            sgemm(101, 111, 111, n, n, n, 1.0, a.ctypes.data, n, b.ctypes.data, n, 0.0, c.ctypes.data, n)
+            if not np.allclose(c[:2, :2], a[:2] @ b[:, :2], rtol=1e-4):
+                raise SystemExit("raw sgemm gave a wrong result")
+        return run
+
+
+def make_worker(name, threads):
+    if name in ("axle", "mxnet"):
+        return Symbolic(name)
+    if name == "torch":
+        return Torch(threads)
+    if name == "baseline":
+        return Baseline(threads)
+    raise SystemExit("unknown worker %r" % name)
+
+
+def serve(name, threads):
+    """Answers the driver's commands until "quit" (see the module docstring)."""
+    w = make_worker(name, threads)
+    runs = {}
+    out = sys.stdout
+    sys.stdout = sys.stderr  # frameworks' prints must not mix with the answers
+    for line in sys.stdin:
+        msg = json.loads(line)
+        cmd = msg["cmd"]
+        try:
+            if cmd == "quit":
+                break
+            if cmd == "info":
+                ans = {"version": w.version, "threads": w.threads, "python": platform.python_version()}
+            elif not hasattr(w, msg["workload"]):
+                ans = {"skip": "%s has no %s workload" % (name, msg["workload"])}
+            elif cmd == "value":
+                ans = {"value": getattr(w, msg["workload"])(**msg.get("opts", {}))}
+            else:
+                key = json.dumps([msg["workload"], msg.get("opts", {})], sort_keys=True)
+                if key not in runs:
+                    runs[key] = getattr(w, msg["workload"])(**msg.get("opts", {}))
+                t, c = time.perf_counter(), time.process_time()
+                runs[key]()
+                ans = {"seconds": time.perf_counter() - t, "cpu": time.process_time() - c}
+        except Exception as e:  # reported to the driver, which leaves this peer out of the workload
+            ans = {"error": "%s: %s" % (type(e).__name__, e)}
+        out.write(json.dumps(ans) + "\n")
+        out.flush()
+
+
+if __name__ == "__main__":
+    import argparse
+    ap = argparse.ArgumentParser(description="A worker of benchmarks/run.py (internal).")
+    ap.add_argument("--worker", required=True, choices=["axle", "mxnet", "torch", "baseline"])
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    serve(a.worker, a.threads)
