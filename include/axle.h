@@ -112,7 +112,10 @@ AX_API void AxNDArrayFree(AxNDArrayHandle handle);
 AX_API int AxNDArrayGetShape(AxNDArrayHandle handle, int *out_ndim, const int64_t **out_shape);
 AX_API int AxNDArrayGetDType(AxNDArrayHandle handle, int *out_dtype);
 AX_API int AxNDArrayGetContext(AxNDArrayHandle handle, int *out_dev_type, int *out_dev_id);
-/* Waits for pending writes, then copies nbytes (must equal size * itemsize) in or out. */
+/* Copy nbytes (must equal size * itemsize) in or out; `data` may be reused as soon as the call
+ * returns. Out: waits for pending writes, then copies. In: when a CPU array still has pending
+ * work, the bytes are staged and the copy is ordered after that work without waiting (at most
+ * one staged copy per array: the next one waits); otherwise it waits, then copies. */
 AX_API int AxNDArraySyncCopyFromCPU(AxNDArrayHandle handle, const void *data, size_t nbytes);
 AX_API int AxNDArraySyncCopyToCPU(AxNDArrayHandle handle, void *data, size_t nbytes);
 /* Copies src into dst (same shape and dtype; any devices), asynchronously through the engine:

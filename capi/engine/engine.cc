@@ -153,6 +153,11 @@ class EngineBase : public Engine {
   }
   void WaitToRead(const VarPtr& v) override { WaitVar(v, false); }
   void WaitToWrite(const VarPtr& v) override { WaitVar(v, true); }
+  bool HasPendingWork(const VarPtr& v) override {
+    if (v->has_error.load(std::memory_order_acquire)) return false;
+    std::lock_guard<std::mutex> lk(v->mu);
+    return !v->queue_empty() || v->running_write || v->running_reads > 0;
+  }
 
   void WaitAll() override {
     {
@@ -336,7 +341,7 @@ class WorkerPool {
   // then costs neither a wake-up nor a second core taken from the thread that pushes them.
   void Spin() {
     if (spinners_.fetch_add(1) == 0) {
-      auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+      auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(SpinMicros());
       while (!HasWork() && std::chrono::steady_clock::now() < until) {
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
@@ -346,6 +351,10 @@ class WorkerPool {
     spinners_.fetch_sub(1);
   }
   bool HasWork() const { return size_.load(std::memory_order_relaxed) > 0; }
+  static int SpinMicros() {
+    static const int us = EnvInt("AXLE_ENGINE_SPIN_US", 50);
+    return us;
+  }
   std::function<void(OprBlock*)> run_;
   std::mutex mu_;
   std::condition_variable cv_;

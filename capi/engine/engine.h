@@ -48,6 +48,9 @@ class Engine {
   virtual void WaitToRead(const VarPtr& v) = 0;
   virtual void WaitToWrite(const VarPtr& v) = 0;
   virtual void WaitAll() = 0;
+  // Whether ops are queued or running on v while it carries no unreported error (a wait to
+  // write it now would wait for work, not report an error).
+  virtual bool HasPendingWork(const VarPtr& v) = 0;
   virtual const char* Type() const = 0;
 };
 

@@ -122,6 +122,19 @@ void NDArray::SyncCopyFromCPU(const void* data, size_t nbytes) const {
   AX_CHECK(nbytes == this->nbytes(), AX_ERR_SHAPE, "SyncCopyFromCPU: got ", nbytes, " bytes for an array of shape ",
            shape_.str(), " and dtype ", DTypeName(dtype_), " (", this->nbytes(), " bytes)");
   AX_CHECK(nbytes == 0 || data, AX_ERR_INVALID_ARGUMENT, "SyncCopyFromCPU: data is NULL");
+  Chunk* c = chunk_.get();
+  if (nbytes > 0 && ctx().dev_type == AX_CPU && c->staged_copies.load(std::memory_order_acquire) == 0 &&
+      Engine::Get()->HasPendingWork(var())) {
+    NDArray stage(shape_, Context::CPU(), dtype_);
+    std::memcpy(stage.dptr(), data, nbytes);
+    // the count drops when the pushed work is gone, whether it ran or an earlier error skipped it
+    c->staged_copies.fetch_add(1, std::memory_order_acq_rel);
+    std::shared_ptr<void> done(nullptr, [held = chunk_](void*) { held->staged_copies.fetch_sub(1); });
+    NDArray to = *this;
+    Engine::Get()->Push([stage, to, nbytes, done](const RunContext&) { std::memcpy(to.dptr(), stage.dptr(), nbytes); },
+                        Context::CPU(), {stage.var()}, {var()}, "_copy_from_host");
+    return;
+  }
   WaitToWrite();
   CopyBytes(dptr(), ctx(), data, Context::CPU(), nbytes);
 }

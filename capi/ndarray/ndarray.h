@@ -3,6 +3,7 @@
 // share the chunk, hence the var. The chunk's memory goes back to the pool when the last
 // array and the last pending op holding it are gone.
 #pragma once
+#include <atomic>
 #include <functional>
 #include <memory>
 
@@ -16,6 +17,7 @@ struct Chunk {
   StorageBlock block;
   VarPtr var;
   std::function<void()> external_deleter;  // set for memory borrowed from another library (DLPack)
+  std::atomic<int> staged_copies{0};       // host copies into it pushed by SyncCopyFromCPU, not yet run
   Chunk() = default;
   Chunk(const Chunk&) = delete;
   Chunk& operator=(const Chunk&) = delete;
@@ -62,7 +64,10 @@ class NDArray {
 
   void WaitToRead() const { Engine::Get()->WaitToRead(var()); }
   void WaitToWrite() const { Engine::Get()->WaitToWrite(var()); }
-  // Synchronous copies between this array and host memory (size checked).
+  // Copies between this array and host memory (size checked); data may be reused at return.
+  // From host: when the array (on the CPU) still has pending work, the bytes are staged in a
+  // pooled buffer and the copy is pushed after that work instead of waiting for it; one staged
+  // copy per array at a time, so a loop that feeds it runs at most one step ahead.
   void SyncCopyFromCPU(const void* data, size_t nbytes) const;
   void SyncCopyToCPU(void* data, size_t nbytes) const;
 

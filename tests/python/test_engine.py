@@ -868,3 +868,59 @@ def test_exit_while_threads_push_ops_is_clean():
         p = _run_py(code)
         _assert_ok(p)
         _assert_clean_stderr(p)
+
+
+# ---- copies from host memory into busy arrays are staged, not waited for ----------------------------
+@needs_two_workers
+def test_copy_from_host_into_a_busy_array_is_staged_and_ordered():
+    k = _key()
+    x = mx.nd.zeros((4,))
+    _rdv(x, k, out=x, timeout_ms=20_000)  # holds x (writes it) until the second party below arrives
+    src = np.arange(4, dtype=np.float32)
+    x[:] = src  # returns at once: waiting here would leave the rendezvous alone until it timed out
+    src[:] = -1  # the caller's buffer is free as soon as the call returns
+    _rdv(mx.nd.ones((1,)), k).wait_to_read()
+    np.testing.assert_array_equal(x.asnumpy(), [0, 1, 2, 3])  # after the held write, not before it
+
+
+@needs_two_workers
+def test_a_second_copy_into_a_busy_array_waits_for_the_first():
+    k = _key()
+    x = mx.nd.zeros((3,))
+    _rdv(x, k, out=x, timeout_ms=20_000)
+    x[:] = np.full(3, 1, np.float32)  # staged
+    done = threading.Event()
+
+    def second():
+        x[:] = np.full(3, 2, np.float32)  # one staged copy per array: this one waits
+        done.set()
+    t = threading.Thread(target=second)
+    t.start()
+    assert not done.wait(0.3), "the second copy did not wait for the pending work"
+    _rdv(mx.nd.ones((1,)), k).wait_to_read()
+    t.join(20)
+    assert done.is_set()
+    np.testing.assert_array_equal(x.asnumpy(), [2, 2, 2])
+
+
+def test_copy_from_host_into_a_failed_array_reports_the_error_then_works():
+    k = _key()
+    x = mx.nd.zeros((2,))
+    _rdv(x, k, out=x, timeout_ms=1)  # no second party: fails, leaving its error in x
+    time.sleep(0.5)  # (failed by now, so the copy finds the error rather than a running op)
+    with pytest.raises(AxleError, match=_timed_out(k)):
+        x[:] = np.ones(2, np.float32)
+    x[:] = np.full(2, 5, np.float32)
+    np.testing.assert_array_equal(x.asnumpy(), [5, 5])
+
+
+@needs_two_workers
+def test_a_staged_copy_behind_a_failing_op_is_skipped_and_the_next_copy_works():
+    k = _key()
+    x = mx.nd.zeros((2,))
+    _rdv(x, k, out=x, timeout_ms=300)  # fails after 0.3 s
+    x[:] = np.ones(2, np.float32)  # staged behind the failing op: skipped, like any op after it
+    with pytest.raises(AxleError, match=_timed_out(k)):
+        x.asnumpy()
+    x[:] = np.full(2, 7, np.float32)
+    np.testing.assert_array_equal(x.asnumpy(), [7, 7])
