@@ -12,6 +12,9 @@ build_dir=$(ls -td build/*/ | head -n 1)
 blas_dir=$(python3 -c "import scipy_openblas32 as s; print(s.get_lib_dir())")
 LD_LIBRARY_PATH="$blas_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" ctest --test-dir "$build_dir" --output-on-failure
 
+# The R binding (bindings_r/): installs R when missing, then its unit, conformance and MLP tests.
+bash tests/r/run.sh
+
 # A sanitizer pass of the C tests: the core and the C test programs built again with
 # AddressSanitizer and UndefinedBehaviorSanitizer (without CUDA, unoptimised: a few minutes), every
 # report fatal. AXLE_SKIP_SANITIZE=1 leaves it out.

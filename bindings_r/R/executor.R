@@ -155,6 +155,13 @@ axle.exec.update.grad.arrays <- function(exec, grad.arrays, match.name = FALSE, 
   invisible(NULL)
 }
 
+# The memory plan: bytes held for intermediate entries, bytes one buffer per entry would take,
+# buffers, entries, outputs written in place.
+axle.exec.memory.plan <- function(exec) {
+  stats::setNames(.Call(C_ax_exec_memory_plan, .check_exec(exec)$handle),
+                  c("planned_bytes", "naive_bytes", "num_buffers", "num_entries", "num_inplace"))
+}
+
 # The graph and its memory plan, as text.
 axle.exec.debug.str <- function(exec) .Call(C_ax_exec_print, .check_exec(exec)$handle)
 

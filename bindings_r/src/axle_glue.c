@@ -81,13 +81,15 @@ static void finalize(SEXP p) {
 
 /* ---- errors ------------------------------------------------------------------------------------ */
 static void ax_raise(int code, const char *msg) {
-  SEXP fn, call;
+  SEXP fn, rcode, rmsg, call;
   if (!g_ns) Rf_error("%s", msg);
   fn = PROTECT(Rf_findVarInFrame(g_ns, Rf_install(".axle_raise")));
   if (fn == R_UnboundValue) Rf_error("%s", msg);
-  call = PROTECT(Rf_lang3(fn, Rf_ScalarInteger(code), Rf_mkString(msg)));
+  rcode = PROTECT(Rf_ScalarInteger(code));
+  rmsg = PROTECT(Rf_mkString(msg));
+  call = PROTECT(Rf_lang3(fn, rcode, rmsg));
   Rf_eval(call, g_ns);
-  UNPROTECT(2);
+  UNPROTECT(4);
   Rf_error("%s", msg); /* .axle_raise always signals an error */
 }
 
@@ -114,9 +116,11 @@ static void arg_error(const char *fmt, const char *a) {
 /* ---- handles ----------------------------------------------------------------------------------- */
 static SEXP wrap(void *h, int kind) {
   SEXP p = PROTECT(R_MakeExternalPtr(h, kind_tags[kind], R_NilValue));
+  SEXP cls;
   if (kind != K_OP) R_RegisterCFinalizerEx(p, finalize, FALSE);
-  Rf_setAttrib(p, R_ClassSymbol, Rf_mkString(kind_names[kind]));
-  UNPROTECT(1);
+  cls = PROTECT(Rf_mkString(kind_names[kind]));
+  Rf_setAttrib(p, R_ClassSymbol, cls);
+  UNPROTECT(2);
   return p;
 }
 
@@ -307,7 +311,7 @@ static void copy_in(AxNDArrayHandle h, SEXP x) {
              (unsigned long)n);
     ax_raise(AX_ERR_SHAPE, msg);
   }
-  buf = R_alloc(n + 1, dtype_size(dtype));
+  buf = R_alloc(n + 1, (int)dtype_size(dtype));
   fill_from_r(x, dtype, buf, n);
   CHECK(AxNDArraySyncCopyFromCPU(h, buf, n * dtype_size(dtype)));
 }
@@ -443,7 +447,7 @@ static SEXP ax_nd_to_r(SEXP nd) {
   ENTRY();
   h = ND(nd);
   n = nd_size(h, &dtype);
-  raw = (unsigned char *)R_alloc(n + 1, dtype_size(dtype));
+  raw = (unsigned char *)R_alloc(n + 1, (int)dtype_size(dtype));
   CHECK(AxNDArraySyncCopyToCPU(h, raw, n * dtype_size(dtype)));
   if (dtype == AX_INT32 || dtype == AX_INT8 || dtype == AX_UINT8) {
     out = PROTECT(Rf_allocVector(INTSXP, (R_xlen_t)n));
@@ -517,20 +521,6 @@ static SEXP ax_nd_reshape(SEXP nd, SEXP dims, SEXP reverse) {
   return wrap(h, K_NDARRAY);
 }
 
-static SEXP ax_nd_slice(SEXP nd, SEXP begin, SEXP end) {
-  AxNDArrayHandle h = NULL;
-  ENTRY();
-  CHECK(AxNDArraySlice(ND(nd), (int64_t)Rf_asReal(begin), (int64_t)Rf_asReal(end), &h));
-  return wrap(h, K_NDARRAY);
-}
-
-static SEXP ax_nd_at(SEXP nd, SEXP idx) {
-  AxNDArrayHandle h = NULL;
-  ENTRY();
-  CHECK(AxNDArrayAt(ND(nd), (int64_t)Rf_asReal(idx), &h));
-  return wrap(h, K_NDARRAY);
-}
-
 static SEXP ax_nd_save(SEXP fname, SEXP arrays, SEXP names) {
   void **hs;
   const char **ns;
@@ -551,7 +541,11 @@ static SEXP ax_nd_load(SEXP fname) {
   ENTRY();
   CHECK(AxNDArrayLoad(c_string(fname, "filename"), &n, &arrays, &nn, &names));
   out = PROTECT(wrap_all(n, (void *const *)arrays, K_NDARRAY));
-  if (nn > 0) Rf_setAttrib(out, R_NamesSymbol, r_strings(nn, names));
+  if (nn > 0) {
+    SEXP nms = PROTECT(r_strings(nn, names));
+    Rf_setAttrib(out, R_NamesSymbol, nms);
+    UNPROTECT(1);
+  }
   UNPROTECT(1);
   return out;
 }
@@ -916,7 +910,7 @@ static const R_CallMethodDef call_methods[] = {
     FN(ax_random_seed, 1), FN(ax_gpu_count, 0), FN(ax_set_training, 1), FN(ax_free, 1), FN(ax_is_live, 1),
     FN(ax_nd_create, 4), FN(ax_nd_from_r, 5), FN(ax_nd_set, 2), FN(ax_nd_to_r, 1), FN(ax_nd_shape, 1),
     FN(ax_nd_dtype, 1), FN(ax_nd_context, 1), FN(ax_nd_copyto, 2), FN(ax_nd_wait, 1), FN(ax_nd_reshape, 3),
-    FN(ax_nd_slice, 3), FN(ax_nd_at, 2), FN(ax_nd_save, 3), FN(ax_nd_load, 1),
+    FN(ax_nd_save, 3), FN(ax_nd_load, 1),
     FN(ax_op_list, 0), FN(ax_op_handle, 1), FN(ax_op_info, 1), FN(ax_invoke, 5),
     FN(ax_sym_variable, 3), FN(ax_sym_create_op, 6), FN(ax_sym_compose, 3), FN(ax_sym_copy, 1), FN(ax_sym_group, 1),
     FN(ax_sym_num_outputs, 1), FN(ax_sym_get_output, 2), FN(ax_sym_internals, 1), FN(ax_sym_children, 1),

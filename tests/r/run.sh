@@ -12,8 +12,8 @@ if ! command -v Rscript > /dev/null || ! Rscript -e 'library(testthat)' > /dev/n
   sudo=""
   [ "$(id -u)" = 0 ] || sudo=sudo
   export DEBIAN_FRONTEND=noninteractive
-  install() { $sudo apt-get install -y -qq --no-install-recommends r-base-core r-cran-testthat > /dev/null; }
-  install || { $sudo apt-get update -qq > /dev/null && install; }
+  install_r() { $sudo apt-get install -y -qq --no-install-recommends r-base-core r-cran-testthat > /dev/null; }
+  install_r || { $sudo apt-get update -qq > /dev/null && install_r; }
 fi
 
 work=$(mktemp -d)

@@ -112,3 +112,10 @@ test_that("binding errors name the problem", {
                class = "axle_invalid_argument")
   expect_error(axle.exec.forward(list()), "expected an AxleExecutor", class = "axle_invalid_argument")
 })
+
+test_that("the memory plan is reported", {
+  ex <- axle.simple.bind(tanh_fc(), axle.cpu(), grad.req = "write", x = c(4, 3))
+  plan <- axle.exec.memory.plan(ex)
+  expect_named(plan, c("planned_bytes", "naive_bytes", "num_buffers", "num_entries", "num_inplace"))
+  expect_lte(plan[["planned_bytes"]], plan[["naive_bytes"]])
+})
