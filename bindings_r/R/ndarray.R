@@ -130,26 +130,35 @@ axle.nd.wait <- function(x) invisible(.Call(C_ax_nd_wait, .check_nd(x, "x")))
   "<=" = c("broadcast_lesser_equal", "_lesser_equal_scalar", "_greater_equal_scalar"))
 
 Ops.AxleNDArray <- function(e1, e2) {
-  if (missing(e2)) {
-    if (.Generic == "-") return(.invoke1("negative", list(e1)))
-    if (.Generic == "+") return(e1)
-    .arg_error("AxleNDArray: unary ", .Generic, " is not supported")
+  .ops_generic(.Generic, e1, if (!missing(e2)) e2, .nd_ops, "AxleNDArray", .invoke,
+               function(x) .invoke("negative", list(x)),
+               function(other, x) axle.nd.array(other, axle.nd.context(x), axle.nd.dtype(x)))
+}
+
+# The Ops group generic of a handle class. table[[generic]]: the op on two handles, with a number on
+# the right, with a number on the left; make(op, inputs, attrs) runs or builds it; neg(x) is unary
+# minus; promote(other, x) makes a handle of an R operand longer than one (or raises). e2 is NULL
+# for a unary operator.
+.ops_generic <- function(generic, e1, e2, table, cls, make, neg, promote) {
+  if (is.null(e2)) {
+    if (generic == "-") return(neg(e1))
+    if (generic == "+") return(e1)
+    .arg_error(cls, ": unary ", generic, " is not supported")
   }
-  ops <- .nd_ops[[.Generic]]
-  if (is.null(ops)) .arg_error("AxleNDArray: the operator ", .Generic, " is not supported")
-  nd1 <- is.axle.ndarray(e1)
-  nd2 <- is.axle.ndarray(e2)
-  if (nd1 && nd2) return(.invoke1(ops[[1]], list(e1, e2)))
-  other <- if (nd1) e2 else e1
+  ops <- table[[generic]]
+  if (is.null(ops)) .arg_error(cls, ": the operator ", generic, " is not supported")
+  h1 <- inherits(e1, cls)
+  h2 <- inherits(e2, cls)
+  if (h1 && h2) return(make(ops[[1]], list(e1, e2)))
+  other <- if (h1) e2 else e1
   if (!(is.numeric(other) || is.logical(other)))
-    .arg_error("AxleNDArray ", .Generic, ": the other operand must be an NDArray or a number, not ", class(other)[[1]])
-  if (length(other) != 1L) { # an R array: as an NDArray of the same dtype
-    nd <- if (nd1) e1 else e2
-    other <- axle.nd.array(other, axle.nd.context(nd), axle.nd.dtype(nd))
-    return(if (nd1) .invoke1(ops[[1]], list(e1, other)) else .invoke1(ops[[1]], list(other, e2)))
+    .arg_error(cls, " ", generic, ": the other operand must be an ", cls, " or a number, not ", class(other)[[1]])
+  if (length(other) != 1L) {
+    other <- promote(other, if (h1) e1 else e2)
+    return(make(ops[[1]], if (h1) list(e1, other) else list(other, e2)))
   }
   attrs <- list(scalar = as.numeric(other))
-  if (nd1) .invoke1(ops[[2]], list(e1), attrs) else .invoke1(ops[[3]], list(e2), attrs)
+  if (h1) make(ops[[2]], list(e1), attrs) else make(ops[[3]], list(e2), attrs)
 }
 
 # ---- .params files ----------------------------------------------------------------------------------

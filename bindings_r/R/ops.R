@@ -21,7 +21,6 @@
   res <- .Call(C_ax_invoke, .op(op_name), inputs, kv$keys, kv$vals, out)
   if (length(res) == 1L) res[[1]] else res
 }
-.invoke1 <- function(op_name, inputs, attrs = list()) .invoke(op_name, inputs, attrs)
 
 # ---- registry descriptions ------------------------------------------------------------------------
 # The registry's description of an op: name, doc, inputs, params (name, type, doc, default), variadic.

@@ -72,9 +72,10 @@ arguments <- function(symbol) .Call(C_ax_sym_list, .check_sym(symbol), 0L)
 auxiliary.states <- function(symbol) .Call(C_ax_sym_list, .check_sym(symbol), 1L)
 axle.sym.inputs <- function(symbol) .Call(C_ax_sym_list, .check_sym(symbol), 2L)
 outputs <- function(symbol) .Call(C_ax_sym_list, .check_sym(symbol), 3L)
-internals <- function(symbol) .Call(C_ax_sym_internals, .check_sym(symbol))
+internals <- function(symbol) .Call(C_ax_sym_derive, .check_sym(symbol), 1L)
 # The inputs of the output nodes (NULL when they are variables).
-children <- function(symbol) .Call(C_ax_sym_children, .check_sym(symbol))
+children <- function(symbol) .Call(C_ax_sym_derive, .check_sym(symbol), 2L)
+axle.sym.copy <- function(symbol) .Call(C_ax_sym_derive, .check_sym(symbol), 0L)
 
 axle.sym.name <- function(symbol) .Call(C_ax_sym_name, .check_sym(symbol))
 
@@ -175,19 +176,7 @@ axle.sym.load <- function(filename) .Call(C_ax_sym_load, path.expand(filename))
   "<=" = c("_lesser_equal", "_lesser_equal_scalar", "_greater_equal_scalar"))
 
 Ops.AxleSymbol <- function(e1, e2) {
-  if (missing(e2)) {
-    if (.Generic == "-") return(.sym_create("_MulScalar", list(e1), list(scalar = -1)))
-    if (.Generic == "+") return(e1)
-    .arg_error("AxleSymbol: unary ", .Generic, " is not supported")
-  }
-  ops <- .sym_ops[[.Generic]]
-  if (is.null(ops)) .arg_error("AxleSymbol: the operator ", .Generic, " is not supported")
-  s1 <- is.axle.symbol(e1)
-  s2 <- is.axle.symbol(e2)
-  if (s1 && s2) return(.sym_create(ops[[1]], list(e1, e2)))
-  other <- if (s1) e2 else e1
-  if (!is.numeric(other) || length(other) != 1L)
-    .arg_error("AxleSymbol ", .Generic, ": the other operand must be a symbol or one number, not ", class(other)[[1]])
-  attrs <- list(scalar = as.numeric(other))
-  if (s1) .sym_create(ops[[2]], list(e1), attrs) else .sym_create(ops[[3]], list(e2), attrs)
+  .ops_generic(.Generic, e1, if (!missing(e2)) e2, .sym_ops, "AxleSymbol", .sym_create,
+               function(x) .sym_create("_MulScalar", list(x), list(scalar = -1)),
+               function(other, x) .arg_error("AxleSymbol ", .Generic, ": the other operand must be a symbol or one number"))
 }

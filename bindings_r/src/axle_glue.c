@@ -652,11 +652,16 @@ static SEXP ax_sym_compose(SEXP sym, SEXP keys, SEXP args) {
   return wrap(s, K_SYMBOL);
 }
 
-static SEXP ax_sym_copy(SEXP sym) {
-  AxSymbolHandle s = NULL;
+/* A symbol derived from sym: what 0 a copy, 1 its internals, 2 its children (NULL when they are
+ * variables). */
+static SEXP ax_sym_derive(SEXP sym, SEXP what) {
+  AxSymbolHandle s = NULL, h;
+  int w;
   ENTRY();
-  CHECK(AxSymbolCopy(SYM(sym), &s));
-  return wrap(s, K_SYMBOL);
+  h = SYM(sym);
+  w = c_int(what, "what");
+  CHECK(w == 0 ? AxSymbolCopy(h, &s) : w == 1 ? AxSymbolGetInternals(h, &s) : AxSymbolGetChildren(h, &s));
+  return s ? wrap(s, K_SYMBOL) : R_NilValue;
 }
 
 static SEXP ax_sym_group(SEXP syms) {
@@ -680,20 +685,6 @@ static SEXP ax_sym_get_output(SEXP sym, SEXP index) {
   ENTRY();
   CHECK(AxSymbolGetOutput(SYM(sym), c_int(index, "index"), &s));
   return wrap(s, K_SYMBOL);
-}
-
-static SEXP ax_sym_internals(SEXP sym) {
-  AxSymbolHandle s = NULL;
-  ENTRY();
-  CHECK(AxSymbolGetInternals(SYM(sym), &s));
-  return wrap(s, K_SYMBOL);
-}
-
-static SEXP ax_sym_children(SEXP sym) {
-  AxSymbolHandle s = NULL;
-  ENTRY();
-  CHECK(AxSymbolGetChildren(SYM(sym), &s));
-  return s ? wrap(s, K_SYMBOL) : R_NilValue;
 }
 
 static SEXP ax_sym_list(SEXP sym, SEXP what) {
@@ -912,9 +903,9 @@ static const R_CallMethodDef call_methods[] = {
     FN(ax_nd_dtype, 1), FN(ax_nd_context, 1), FN(ax_nd_copyto, 2), FN(ax_nd_wait, 1), FN(ax_nd_reshape, 3),
     FN(ax_nd_save, 3), FN(ax_nd_load, 1),
     FN(ax_op_list, 0), FN(ax_op_handle, 1), FN(ax_op_info, 1), FN(ax_invoke, 5),
-    FN(ax_sym_variable, 3), FN(ax_sym_create_op, 6), FN(ax_sym_compose, 3), FN(ax_sym_copy, 1), FN(ax_sym_group, 1),
-    FN(ax_sym_num_outputs, 1), FN(ax_sym_get_output, 2), FN(ax_sym_internals, 1), FN(ax_sym_children, 1),
-    FN(ax_sym_list, 2), FN(ax_sym_name, 1), FN(ax_sym_get_attr, 2), FN(ax_sym_set_attr, 3), FN(ax_sym_list_attr, 2),
+    FN(ax_sym_variable, 3), FN(ax_sym_create_op, 6), FN(ax_sym_compose, 3), FN(ax_sym_derive, 2), FN(ax_sym_group, 1),
+    FN(ax_sym_num_outputs, 1), FN(ax_sym_get_output, 2), FN(ax_sym_list, 2), FN(ax_sym_name, 1),
+    FN(ax_sym_get_attr, 2), FN(ax_sym_set_attr, 3), FN(ax_sym_list_attr, 2),
     FN(ax_sym_infer_shape, 3), FN(ax_sym_infer_type, 3), FN(ax_sym_tojson, 1), FN(ax_sym_from_json, 1),
     FN(ax_sym_save, 2), FN(ax_sym_load, 1), FN(ax_sym_print, 1),
     FN(ax_exec_bind, 8), FN(ax_exec_forward, 2), FN(ax_exec_backward, 2), FN(ax_exec_outputs, 1),

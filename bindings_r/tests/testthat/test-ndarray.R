@@ -107,7 +107,7 @@ test_that("arithmetic and comparisons through Ops match R in float64", {
   # broadcasts over the core's (2, 3), i.e. over the columns of the R matrix
   expect_equal(as.array(na + axle.nd.array(c(10, 20, 30), dtype = "float64")), a + c(10, 20, 30), tolerance = tol)
   expect_error(na %/% nb, "not supported", class = "axle_invalid_argument")
-  expect_error(na + "a", "must be an NDArray or a number", class = "axle_invalid_argument")
+  expect_error(na + "a", "must be an AxleNDArray or a number, not character", class = "axle_invalid_argument")
   expect_error(axle.nd.array(1:3) + axle.nd.array(1:2), "broadcast", class = "axle_shape_error")
 })
 

@@ -105,7 +105,9 @@ test_that("symbol operators build MXNet's nodes and compute the right values", {
   got <- lapply(ex$outputs, function(o) as.vector(as.array(o)))
   want <- list((av + bv) * 2, av - 1, 1 - av, 3 / av, av / bv, av^2, -av, (av > bv) + 0, (2 >= av) + 0, av %% 2)
   for (i in seq_along(want)) expect_equal(got[[i]], want[[i]], tolerance = 1e-12, info = i)
-  expect_error(a + "x", "one number", class = "axle_invalid_argument")
+  expect_error(a + "x", "must be an AxleSymbol or a number, not character", class = "axle_invalid_argument")
+  expect_error(a + c(1, 2), "one number", class = "axle_invalid_argument")
+  expect_equal(outputs(axle.sym.copy(a)), "a")
 })
 
 test_that("JSON and files round-trip", {
