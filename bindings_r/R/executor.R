@@ -9,7 +9,8 @@
 # grad.req: one of "null", "write", "add" for every argument, one per argument, or a named vector
 # (arguments not named get "null").
 .grad_reqs <- function(grad.req, arg_names) {
-  if (!is.character(grad.req)) .arg_error("grad.req must be \"null\", \"write\" or \"add\" (one, one per argument, or named)")
+  if (!is.character(grad.req))
+    .arg_error("grad.req must be \"null\", \"write\" or \"add\" (one, one per argument, or named)")
   if (!is.null(names(grad.req))) {
     bad <- setdiff(names(grad.req), arg_names)
     if (length(bad)) .arg_error("grad.req names unknown arguments: ", paste(bad, collapse = ", "))
@@ -166,7 +167,8 @@ axle.exec.memory.plan <- function(exec) {
 axle.exec.debug.str <- function(exec) .Call(C_ax_exec_print, .check_exec(exec)$handle)
 
 format.AxleExecutor <- function(x, ...) {
-  sprintf("<AxleExecutor of %s @%s, outputs %s>", format(x$symbol), format(x$ctx), paste(names(x$outputs), collapse = ", "))
+  sprintf("<AxleExecutor of %s @%s, outputs %s>", format(x$symbol), format(x$ctx),
+          paste(names(x$outputs), collapse = ", "))
 }
 print.AxleExecutor <- function(x, ...) {
   cat(format(x), "\n", sep = "")

@@ -110,7 +110,8 @@ axle.op.info <- function(name) {
   fmls <- c(inputs, defaults, if (!spec$variadic) alist(... = ), tail)
   f <- function() NULL
   formals(f) <- fmls
-  call_fn <- if (kind == "nd") quote(.nd_call(spec, args, list(...), out)) else quote(.sym_call(spec, args, list(...), name))
+  call_fn <- if (kind == "nd") quote(.nd_call(spec, args, list(...), out)) else
+    quote(.sym_call(spec, args, list(...), name))
   body(f) <- bquote({
     args <- mget(setdiff(names(match.call(expand.dots = FALSE))[-1L], c("...", .(names(tail)))), environment())
     .(call_fn)

@@ -178,5 +178,7 @@ axle.sym.load <- function(filename) .Call(C_ax_sym_load, path.expand(filename))
 Ops.AxleSymbol <- function(e1, e2) {
   .ops_generic(.Generic, e1, if (!missing(e2)) e2, .sym_ops, "AxleSymbol", .sym_create,
                function(x) .sym_create("_MulScalar", list(x), list(scalar = -1)),
-               function(other, x) .arg_error("AxleSymbol ", .Generic, ": the other operand must be a symbol or one number"))
+               function(other, x) {
+                 .arg_error("AxleSymbol ", .Generic, ": the other operand must be a symbol or one number")
+               })
 }

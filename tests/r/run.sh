@@ -28,5 +28,9 @@ AXLE_INCLUDE="$repo/include" R CMD INSTALL --no-test-load -l "$work/lib" "$work/
 cd "$work/axle/tests/testthat"
 AXLE_REPO="$repo" R_LIBS="$work/lib" Rscript -e '
   options(warn = 1)
-  testthat::test_dir(".", package = "axle", load_package = "installed", reporter = "summary",
-                     stop_on_failure = TRUE)'
+  res <- as.data.frame(testthat::test_dir(".", package = "axle", load_package = "installed",
+                                          reporter = "summary", stop_on_failure = FALSE))
+  bad <- sum(res$failed > 0 | res$error)
+  cat(sprintf("R tests: %d tests (%d expectations), %d failed, %d skipped\n", nrow(res), sum(res$nb), bad,
+              sum(res$skipped)))
+  quit(status = if (bad > 0) 1 else 0)'

@@ -101,7 +101,8 @@ test_that("BatchNorm's aux states update in training; a second executor shares a
   ex2 <- axle.sym.bind(net, axle.cpu(), ex$arg.arrays, ex$aux.arrays, grad.req = "null", shared.exec = ex)
   axle.exec.forward(ex2, is.train = FALSE)
   expect_equal(dim(ex2$outputs[[1]]), c(2L, 4L))
-  expect_error(axle.sym.bind(net, axle.cpu(), ex$arg.arrays), "aux.arrays has 0 arrays", class = "axle_invalid_argument")
+  expect_error(axle.sym.bind(net, axle.cpu(), ex$arg.arrays), "aux.arrays has 0 arrays",
+               class = "axle_invalid_argument")
 })
 
 test_that("binding errors name the problem", {
