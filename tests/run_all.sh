@@ -12,6 +12,9 @@ build_dir=$(ls -td build/*/ | head -n 1)
 blas_dir=$(python3 -c "import scipy_openblas32 as s; print(s.get_lib_dir())")
 LD_LIBRARY_PATH="$blas_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" ctest --test-dir "$build_dir" --output-on-failure
 
+# The R binding (bindings_r/): installs R when missing, then its unit, conformance and MLP tests.
+bash tests/r/run.sh
+
 # The Julia binding's tests (bindings_julia/test: the conformance cases and unit tests), with the
 # libaxle pip just installed, when Julia is installed.
 if command -v julia > /dev/null; then
