@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <deque>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -95,41 +96,44 @@ void ParallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int
     fn(0, n);
     return;
   }
-  struct Join {
+  // Chunks are claimed, not assigned: the caller and the helpers take the next unclaimed chunk
+  // until none is left, so a helper that wakes late (a loaded machine) costs nothing but its
+  // share, which the caller runs itself. The state outlives this call: a helper task that starts
+  // after every chunk is done still reads `next` (and then returns without touching fn).
+  struct Shared {
+    std::atomic<int64_t> next{0};
+    int64_t chunks = 0, step = 0, n = 0;
+    const std::function<void(int64_t, int64_t)>* fn = nullptr;
     std::mutex mu;
     std::condition_variable cv;
-    int left;
+    int64_t done = 0;
     std::exception_ptr error;
-  } join;
-  join.left = static_cast<int>(chunks - 1);
-  int64_t step = (n + chunks - 1) / chunks;
-  HelperPool* pool = Pool();
-  for (int64_t c = 1; c < chunks; ++c) {
-    int64_t b = c * step, e = std::min(n, b + step);
-    pool->Submit([&, b, e] {
-      std::exception_ptr err;
-      try {
-        ChunkScope scope;
-        fn(b, e);
-      } catch (...) {
-        err = std::current_exception();
+    void RunChunks() {
+      for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < chunks;) {
+        std::exception_ptr err;
+        try {
+          ChunkScope scope;
+          if (c * step < n) (*fn)(c * step, std::min(n, (c + 1) * step));
+        } catch (...) {
+          err = std::current_exception();
+        }
+        std::lock_guard<std::mutex> lk(mu);
+        if (err && !error) error = err;
+        if (++done == chunks) cv.notify_one();
       }
-      std::lock_guard<std::mutex> lk(join.mu);
-      if (err && !join.error) join.error = err;
-      if (--join.left == 0) join.cv.notify_one();
-    });
-  }
-  std::exception_ptr mine;
-  try {
-    ChunkScope scope;
-    fn(0, std::min(n, step));
-  } catch (...) {
-    mine = std::current_exception();
-  }
-  std::unique_lock<std::mutex> lk(join.mu);
-  join.cv.wait(lk, [&] { return join.left == 0; });
-  if (mine) std::rethrow_exception(mine);
-  if (join.error) std::rethrow_exception(join.error);
+    }
+  };
+  auto sh = std::make_shared<Shared>();
+  sh->chunks = chunks;
+  sh->step = (n + chunks - 1) / chunks;
+  sh->n = n;
+  sh->fn = &fn;
+  HelperPool* pool = Pool();
+  for (int64_t c = 1; c < chunks; ++c) pool->Submit([sh] { sh->RunChunks(); });
+  sh->RunChunks();
+  std::unique_lock<std::mutex> lk(sh->mu);
+  sh->cv.wait(lk, [&] { return sh->done == sh->chunks; });
+  if (sh->error) std::rethrow_exception(sh->error);
 }
 
 }  // namespace axle
