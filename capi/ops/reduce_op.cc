@@ -475,7 +475,18 @@ AX_REDUCE_CLONES void AccumRows(L* __restrict l, const DType* xb, const RPlan& p
     return;
   }
 #endif
-  for (int64_t r = r0; r < r1; ++r) {
+  // four rows per pass over l: one load and store of each lane per four input rows (the lanes
+  // of a long output chunk live in L2, the rows stream), in the same order of additions
+  int64_t r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    const DType* __restrict a = xb + Offset(r, p.nr, p.rdim, p.rstr);
+    const DType* __restrict b = xb + Offset(r + 1, p.nr, p.rdim, p.rstr);
+    const DType* __restrict c2 = xb + Offset(r + 2, p.nr, p.rdim, p.rstr);
+    const DType* __restrict d = xb + Offset(r + 3, p.nr, p.rdim, p.rstr);
+    for (int64_t c = 0; c < cw; ++c)
+      l[c] = Red::LPut(Red::LPut(Red::LPut(Red::LPut(l[c], a[c]), b[c]), c2[c]), d[c]);
+  }
+  for (; r < r1; ++r) {
     const DType* __restrict row = xb + Offset(r, p.nr, p.rdim, p.rstr);
     for (int64_t c = 0; c < cw; ++c) l[c] = Red::LPut(l[c], row[c]);
   }
