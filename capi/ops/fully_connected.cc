@@ -121,11 +121,25 @@ void FCBackward(const OpContext&, const NodeAttrs& attrs, const std::vector<TBlo
     const DType* x = in[1].ptr<DType>();
     const DType* w = in[2].ptr<DType>();
     // dx (batch x K) = dy (batch x H) W (H x K)
-    if (req[0] != OpReq::kNull)
+    auto data_grad = [&] {
       Gemm<DType>(false, false, batch, K, H, dy, H, w, K, out[0].ptr<DType>(), K, req[0] == OpReq::kAdd);
+    };
     // dW (H x K) = dy^T x
-    if (req[1] != OpReq::kNull)
+    auto weight_grad = [&] {
       Gemm<DType>(true, false, H, K, batch, dy, H, x, K, out[1].ptr<DType>(), K, req[1] == OpReq::kAdd);
+    };
+    if (req[0] != OpReq::kNull && req[1] != OpReq::kNull && batch * H * K >= (int64_t(1) << 20)) {
+      // both products at once, one per thread (each one unsplit: no operand packed twice)
+      ParallelFor(2, 1, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+          if (i == 0) data_grad();
+          else weight_grad();
+        }
+      });
+    } else {
+      if (req[0] != OpReq::kNull) data_grad();
+      if (req[1] != OpReq::kNull) weight_grad();
+    }
     // db (H) = column sums of dy
     if (!p.no_bias && req[2] != OpReq::kNull) {
       using AT = std::conditional_t<std::is_same_v<DType, double>, double, GemmAcc<DType>>;
