@@ -1,6 +1,6 @@
-// CUDA kernels of add_n, clip (and _backward_clip), Dropout and Embedding (and
-// _backward_Embedding, scattering rows with atomics). Dropout draws from the device's
-// counter-based state like the CPU (ops/random_state.h).
+// CUDA kernels of add_n, clip (and _backward_clip), Dropout, Embedding (and _backward_Embedding,
+// scattering rows with atomics) and the engine's test op _engine_rendezvous. Dropout draws from
+// the device's counter-based state like the CPU (ops/random_state.h).
 #include <limits>
 
 #include "cuda/cuda_common.cuh"
@@ -194,7 +194,18 @@ void EmbedGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::v
   });
 }
 
+// ---- _engine_rendezvous: the CPU kernel joins the group (its state lives in the core; with a null
+// request it touches no data), then a device copy ------------------------------------------------
+void CopyCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                 const std::vector<OpReq>& req, const std::vector<TBlob>& out);  // elemwise.cu
+void RendezvousCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                       const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  attrs.op->compute_cpu(ctx, attrs, in, std::vector<OpReq>(req.size(), OpReq::kNull), out);
+  CopyCompute(ctx, attrs, in, req, out);
+}
+
 void RegisterMiscKernels() {
+  SetKernel("_engine_rendezvous", RendezvousCompute);
   SetKernel("add_n", AddNCompute);
   SetKernel("clip", ClipCompute);
   SetKernel("_backward_clip", ClipGradCompute);

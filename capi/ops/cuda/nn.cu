@@ -276,6 +276,29 @@ void SoftmaxGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std:
   });
 }
 
+// ---- SoftmaxActivation: softmax over axis 1 (mode channel) or the last axis (instance) ---------
+Layout SoftmaxActLayout(const NodeAttrs& attrs, const TShape& s) {
+  return AxisLayout(s, attrs.get<SoftmaxActParam>().mode == 0 ? 1 : s.ndim() - 1);
+}
+void SoftmaxActCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                       const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  const Layout L = SoftmaxActLayout(attrs, in[0].shape);
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(),
+                      { LaunchSoftmax<false, T>(ctx, L, 1.0, in[0].ptr<T>(), out[0].ptr<T>(), req[0]); });
+}
+// inputs: ograd, output
+void SoftmaxActGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                           const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  const Layout L = SoftmaxActLayout(attrs, in[1].shape);
+  if (req[0] == OpReq::kNull || Lanes(L) == 0 || L.n == 0) return;
+  AX_CHECK(Lanes(L) < (int64_t(1) << 31), AX_ERR_NOT_SUPPORTED, attrs.Who(), ": too many lanes for the GPU kernel");
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
+    SoftmaxGradKernel<false, T><<<unsigned(Lanes(L)), kReduceThreads, 0, Stream(ctx)>>>(
+        L, T(1), in[0].ptr<T>(), in[1].ptr<T>(), out[0].ptr<T>(), req[0] == OpReq::kAdd);
+    AX_CUDA_LAUNCHED("_backward_SoftmaxActivation");
+  });
+}
+
 // ---- SoftmaxOutput ---------------------------------------------------------------------------
 Layout SoftmaxOutputLayout(const SoftmaxOutputParam& p, const TShape& s) {
   if (p.multi_output) return {s[0], s.ndim() > 1 ? s[1] : 1, s.ProdRange(std::min(2, s.ndim()), s.ndim())};
@@ -382,6 +405,8 @@ void RegisterNNKernels() {
   SetKernel("log_softmax", SoftmaxCompute<true>);
   SetKernel("_backward_softmax", SoftmaxGradCompute<false>);
   SetKernel("_backward_log_softmax", SoftmaxGradCompute<true>);
+  SetKernel("SoftmaxActivation", SoftmaxActCompute);
+  SetKernel("_backward_SoftmaxActivation", SoftmaxActGradCompute);
   SetKernel("SoftmaxOutput", SoftmaxOutputCompute);
   SetKernel("_backward_SoftmaxOutput", SoftmaxOutputGradCompute);
 }
