@@ -322,7 +322,8 @@ def test_no_input_ops_on_gpu():
 @pytest.mark.parametrize("dtype", ["int32", "int64"])
 def test_integer_scalar_promotion_on_gpu_matches_cpu(dtype):
     x = np.array([[-3, -1, 0], [2, 5, 7]], dtype=dtype)
-    for op, attrs in [("_plus_scalar", {"scalar": 0.5, "is_int": False}), ("_div_scalar", {"scalar": 2.0, "is_int": False}),
+    for op, attrs in [("_plus_scalar", {"scalar": 0.5, "is_int": False}),
+                      ("_div_scalar", {"scalar": 2.0, "is_int": False}),
                       ("_rdiv_scalar", {"scalar": 3.0, "is_int": False}), ("_mul_scalar", {"scalar": 2.0}),
                       ("_div_scalar", {"scalar": 2.0}), ("_power_scalar", {"scalar": 0.5, "is_int": False})]:
         c = getattr(mx.nd, op)(mx.nd.array(x, dtype=dtype), **attrs)

@@ -88,14 +88,9 @@ void DeconvBackward(cudaStream_t st, const Geom& g, int64_t N, int64_t C, int64_
   }
 }
 
-void CheckLayout(const NodeAttrs& attrs, const ConvParam& p) {
-  AX_CHECK(p.layout < 0 || p.layout <= 2, AX_ERR_NOT_SUPPORTED, attrs.Who(), ": only channel-first layouts");
-}
-
 void DeconvCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                    const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
   const auto& p = attrs.get<ConvParam>();
-  CheckLayout(attrs, p);
   const Geom g = DeconvGeom(p, in[0].shape, out[0].shape);
   AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
     DeconvForward<T>(Stream(ctx), g, in[0].shape[0], in[0].shape[1], p.num_group, in[0].ptr<T>(), in[1].ptr<T>(),
@@ -107,7 +102,6 @@ void DeconvCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vect
 void DeconvBackwardCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                            const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
   const auto& p = attrs.get<ConvParam>();
-  CheckLayout(attrs, p);
   const Geom g = DeconvGeom(p, in[1].shape, in[0].shape);
   const int64_t N = in[1].shape[0], F = p.num_filter;
   cudaStream_t st = Stream(ctx);

@@ -221,8 +221,9 @@ void RepeatGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::
   if (req[0] == OpReq::kNull || total == 0) return;
   const AxisSplit3 s = RepeatSplit(attrs, out[0].shape);
   AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.Who(), {
-    RepeatGradKernel<<<Blocks(total), kThreads, 0, Stream(ctx)>>>(total, s.inner, int64_t(attrs.get<RepeatParam>().repeats),
-                                                                  in[0].ptr<T>(), out[0].ptr<T>(), req[0] == OpReq::kAdd);
+    RepeatGradKernel<<<Blocks(total), kThreads, 0, Stream(ctx)>>>(
+        total, s.inner, int64_t(attrs.get<RepeatParam>().repeats), in[0].ptr<T>(), out[0].ptr<T>(),
+        req[0] == OpReq::kAdd);
     AX_CUDA_LAUNCHED("_backward_repeat");
   });
 }
