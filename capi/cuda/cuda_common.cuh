@@ -129,6 +129,12 @@ struct Scratch {
   template <class T> T* at(size_t elems) const { return static_cast<T*>(p) + elems; }
 };
 
+// Zeroes out (queued on the op's stream) unless it is accumulated into.
+inline void ZeroUnlessAdd(const OpContext& ctx, const TBlob& out, OpReq req) {
+  if (req == OpReq::kNull || req == OpReq::kAdd || out.Size() == 0) return;
+  AX_CUDA_CHECK(cudaMemsetAsync(out.dptr, 0, static_cast<size_t>(out.Size()) * ItemSize(out.dtype), Stream(ctx)));
+}
+
 // out[i] (=|+=) f(i) over [0, n), grid-stride; F is a functor with AX_HD operator()(int64_t).
 template <class DType, class F>
 __global__ void MapKernel(int64_t n, DType* out, bool add, F f) {

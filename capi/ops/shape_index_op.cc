@@ -6,7 +6,6 @@
 // that do not fit AX_ERR_SHAPE, bad attribute values AX_ERR_INVALID_ARGUMENT.
 #include <cstring>
 #include <memory>
-#include <numeric>
 
 #include "graph/grad_util.h"
 #include "ops/cpu/kernel.h"
@@ -461,15 +460,7 @@ AX_REGISTER_OP("_shuffle") {
     if (req[0] == OpReq::kNull) return;
     const TShape& s = in[0].shape;
     const int64_t n = s.ndim() == 0 ? 1 : s[0];
-    // Fisher-Yates with one draw per position
-    std::vector<int64_t> perm(static_cast<size_t>(n));
-    std::iota(perm.begin(), perm.end(), int64_t(0));
-    const uint64_t key = ctx.rng->key();
-    const uint64_t first = ctx.rng->Reserve(static_cast<uint64_t>(n));
-    for (int64_t i = n - 1; i > 0; --i) {
-      const uint64_t j = RandomState::Bits(key, first + static_cast<uint64_t>(i)) % static_cast<uint64_t>(i + 1);
-      std::swap(perm[i], perm[j]);
-    }
+    const std::vector<int64_t> perm = ShufflePermutation(ctx.rng, n);
     if (out[0].Size() == 0) return;
     const int64_t row = out[0].Size() / n;
     const bool add = req[0] == OpReq::kAdd;

@@ -4,8 +4,6 @@
 // zero, NaN as 0, then clipped or wrapped); take's mode='raise' checks them on the host first,
 // with the CPU's message. _shuffle draws its permutation on the host from the same counter-based
 // state, so it equals the CPU's for the same seed.
-#include <numeric>
-
 #include "cuda/cuda_common.cuh"
 #include "ops/random_state.h"
 #include "ops/shape_index_op.h"
@@ -105,9 +103,8 @@ void TakeGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::ve
   const AxisSplit s = Split(out[0].shape, p.axis);
   const int mode = p.mode == kWrap ? kWrap : kClip;  // raise was checked forward
   cudaStream_t st = Stream(ctx);
+  ZeroUnlessAdd(ctx, out[0], req[0]);
   AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.Who(), {
-    if (req[0] != OpReq::kAdd && out[0].Size() > 0)
-      AX_CUDA_CHECK(cudaMemsetAsync(out[0].dptr, 0, sizeof(T) * out[0].Size(), st));
     const int64_t n = in[0].Size();
     if (n == 0) return;
     AX_GPU_INDEX_SWITCH(in[1].dtype, I, attrs.Who(), {
@@ -158,9 +155,8 @@ void PickGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::ve
   if (req[0] == OpReq::kNull) return;
   const AxisSplit s = Split(out[0].shape, *attrs.get<PickParam>().axis);
   cudaStream_t st = Stream(ctx);
+  ZeroUnlessAdd(ctx, out[0], req[0]);
   AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.Who(), {
-    if (req[0] != OpReq::kAdd && out[0].Size() > 0)
-      AX_CUDA_CHECK(cudaMemsetAsync(out[0].dptr, 0, sizeof(T) * out[0].Size(), st));
     const int64_t n = in[0].Size();
     if (n == 0) return;
     AX_GPU_INDEX_SWITCH(in[2].dtype, I, attrs.Who(), {
@@ -229,14 +225,7 @@ void ShuffleCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vec
   if (req[0] == OpReq::kNull) return;
   const TShape& s = in[0].shape;
   const int64_t n = s.ndim() == 0 ? 1 : s[0];
-  std::vector<int64_t> perm(static_cast<size_t>(n));  // Fisher-Yates, one draw per position (as the CPU)
-  std::iota(perm.begin(), perm.end(), int64_t(0));
-  const uint64_t key = ctx.rng->key();
-  const uint64_t first = ctx.rng->Reserve(static_cast<uint64_t>(n));
-  for (int64_t i = n - 1; i > 0; --i) {
-    const uint64_t j = RandomState::Bits(key, first + static_cast<uint64_t>(i)) % static_cast<uint64_t>(i + 1);
-    std::swap(perm[i], perm[j]);
-  }
+  const std::vector<int64_t> perm = ShufflePermutation(ctx.rng, n);  // the CPU's, from this device's state
   const int64_t total = out[0].Size();
   if (total == 0) return;
   cudaStream_t st = Stream(ctx);

@@ -95,8 +95,7 @@ void SliceAxisGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const st
                           const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
   if (req[0] == OpReq::kNull) return;
   const Window w = SliceAxisWindow(attrs, out[0].shape, in[0].shape);
-  if (req[0] != OpReq::kAdd && out[0].Size() > 0)
-    AX_CUDA_CHECK(cudaMemsetAsync(out[0].dptr, 0, out[0].Size() * ItemSize(out[0].dtype), Stream(ctx)));
+  ZeroUnlessAdd(ctx, out[0], req[0]);
   PartRows(ctx, "_backward_slice_axis", in[0], out[0], w.outer, w.len, w.wrow, w.off, false, req[0]);
 }
 
