@@ -13,7 +13,8 @@ namespace {
 
 const CoreServices* g_core = nullptr;
 std::string* g_missing = nullptr;  // ops the backend has kernels for but the core does not know
-std::string* g_listing = nullptr;  // set while axle_cuda_kernel_names() collects the names
+// set while axle_cuda_kernel_names() collects the names (on its own thread only)
+thread_local std::string* g_listing = nullptr;
 
 void RegisterAll() {
   RegisterElemwiseKernels();

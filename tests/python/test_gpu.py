@@ -248,7 +248,7 @@ def test_every_registry_op_has_a_gpu_kernel():
 
 
 REGISTRY_OPS = sorted({OpInfo(n).name for n in list_ops()})
-GPU_DTYPES = ("float32", "float64", "int32", "int64")  # the dtypes GPU arithmetic kernels are built for
+GPU_DTYPES = ("float32", "float64", "int32", "int64")  # the dtypes every GPU arithmetic kernel is built for
 
 
 def _cases_by_op():
@@ -264,8 +264,10 @@ def _cases_by_op():
 
 
 def _case_dtypes(name):
+    """The dtypes of a case's arrays and of its outputs."""
     data = mx.nd.load(os.path.join(conf.CASES, name, "data.params"))
-    return {np.dtype(a.dtype).name for a in (data.values() if isinstance(data, dict) else data)}
+    out = conf.Case(name).one("out_dtype") or ""
+    return {np.dtype(a.dtype).name for a in (data.values() if isinstance(data, dict) else data)} | set(out.split())
 
 
 @gpu_only

@@ -71,15 +71,26 @@ void CopyCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector
   UnaryCompute<UCopy>(ctx, attrs, in, req, out);
 }
 
+// Cast converts between every dtype but float16 (to bool: nonzero), as the CPU's Cast.
+#define AX_GPU_CAST_SWITCH(dtype, DType, who, ...)                                                  \
+  switch (dtype) {                                                                                  \
+    case AX_UINT8: { using DType = uint8_t; __VA_ARGS__; } break;                                   \
+    case AX_INT8: { using DType = int8_t; __VA_ARGS__; } break;                                     \
+    case AX_BOOL: { using DType = bool; __VA_ARGS__; } break;                                       \
+    default: AX_GPU_TYPE_SWITCH(dtype, DType, who, __VA_ARGS__)                                     \
+  }
 template <class S, class D>
 struct CastF {
   const S* x;
-  AX_HD D operator()(int64_t i) const { return static_cast<D>(x[i]); }
+  AX_HD D operator()(int64_t i) const {
+    if constexpr (std::is_same_v<D, bool>) return static_cast<double>(x[i]) != 0.0;
+    else return static_cast<D>(x[i]);
+  }
 };
 void CastCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                  const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
-  AX_GPU_TYPE_SWITCH(in[0].dtype, S, attrs.Who(), {
-    AX_GPU_TYPE_SWITCH(out[0].dtype, D, attrs.Who(), {
+  AX_GPU_CAST_SWITCH(in[0].dtype, S, attrs.Who(), {
+    AX_GPU_CAST_SWITCH(out[0].dtype, D, attrs.Who(), {
       Map(ctx, out[0].Size(), req[0], out[0].ptr<D>(), CastF<S, D>{in[0].ptr<S>()}, "Cast");
     });
   });
