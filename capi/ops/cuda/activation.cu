@@ -1,6 +1,6 @@
-// CUDA kernels of LeakyReLU and _backward_LeakyReLU (leaky, elu, selu, gelu, prelu): the CPU's
-// scalar math (ops/activation_op.h) per element; prelu's gamma gradient by one block per gamma
-// entry, summed in double as on the CPU. (Activation itself is in nn.cu.)
+// CUDA kernels of Activation and LeakyReLU (leaky, elu, selu, gelu, prelu) with their backward
+// ops: the CPU's scalar math (ops/activation_op.h) per element; prelu's gamma gradient by one
+// block per gamma entry, summed in double as on the CPU.
 #include "cuda/cuda_common.cuh"
 #include "ops/activation_op.h"
 
@@ -8,6 +8,36 @@ namespace axle {
 namespace cuda {
 namespace {
 
+// ---- Activation --------------------------------------------------------------------------------
+template <class T>
+struct ActF {
+  const T* x;
+  int t;
+  AX_HD T operator()(int64_t i) const { return ActForward<T>(t, x[i]); }
+};
+template <class T>
+struct ActGradF {
+  const T *dy, *x, *y;
+  int t;
+  AX_HD T operator()(int64_t i) const { return dy[i] * ActDeriv<T>(t, x[i], y[i]); }
+};
+void ActCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  const int t = attrs.get<ActParam>().act_type;
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
+    Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(), ActF<T>{in[0].ptr<T>(), t}, "Activation");
+  });
+}
+void ActGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                    const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  const int t = attrs.get<ActParam>().act_type;
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
+    Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(), ActGradF<T>{in[0].ptr<T>(), in[1].ptr<T>(), in[2].ptr<T>(), t},
+        "_backward_Activation");
+  });
+}
+
+// ---- LeakyReLU ---------------------------------------------------------------------------------
 template <class T>
 struct LeakyF {
   const T* x;
@@ -92,6 +122,8 @@ void LeakyGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::v
 }  // namespace
 
 void RegisterActivationKernels() {
+  SetKernel("Activation", ActCompute);
+  SetKernel("_backward_Activation", ActGradCompute);
   SetKernel("LeakyReLU", LeakyCompute);
   SetKernel("_backward_LeakyReLU", LeakyGradCompute);
 }

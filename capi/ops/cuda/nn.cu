@@ -1,12 +1,11 @@
 // CUDA kernels of the NN family: dot, batch_dot, FullyConnected (GEMM through cuBLAS or the
-// built-in kernel), Activation, softmax / log_softmax (with use_length and an output dtype),
+// built-in kernel), softmax / log_softmax (with use_length and an output dtype),
 // SoftmaxActivation and SoftmaxOutput, forward and backward. Softmax runs one block per lane
 // with warp-shuffle reductions.
 #include <cfloat>
 #include <vector>
 
 #include "cuda/cuda_common.cuh"
-#include "ops/activation_op.h"
 #include "ops/dot_op.h"
 #include "ops/fully_connected.h"
 #include "ops/softmax_op.h"
@@ -160,35 +159,6 @@ void FCBackward(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<
       ColumnSumKernel<<<Blocks(H), kThreads, 0, s>>>(batch, H, dy, out[2].ptr<T>(), req[2] == OpReq::kAdd);
       AX_CUDA_LAUNCHED("FullyConnected bias gradient");
     }
-  });
-}
-
-// ---- Activation --------------------------------------------------------------------------------
-template <class T>
-struct ActF {
-  const T* x;
-  int t;
-  AX_HD T operator()(int64_t i) const { return ActForward<T>(t, x[i]); }
-};
-template <class T>
-struct ActGradF {
-  const T *dy, *x, *y;
-  int t;
-  AX_HD T operator()(int64_t i) const { return dy[i] * ActDeriv<T>(t, x[i], y[i]); }
-};
-void ActCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
-                const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
-  const int t = attrs.get<ActParam>().act_type;
-  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
-    Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(), ActF<T>{in[0].ptr<T>(), t}, "Activation");
-  });
-}
-void ActGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
-                    const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
-  const int t = attrs.get<ActParam>().act_type;
-  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
-    Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(), ActGradF<T>{in[0].ptr<T>(), in[1].ptr<T>(), in[2].ptr<T>(), t},
-        "_backward_Activation");
   });
 }
 
@@ -441,8 +411,6 @@ void RegisterNNKernels() {
   SetKernel("_backward_batch_dot", BatchDotBackwardCompute);
   SetKernel("FullyConnected", FCForward);
   SetKernel("_backward_FullyConnected", FCBackward);
-  SetKernel("Activation", ActCompute);
-  SetKernel("_backward_Activation", ActGradCompute);
   SetKernel("softmax", SoftmaxCompute<false>);
   SetKernel("log_softmax", SoftmaxCompute<true>);
   SetKernel("_backward_softmax", SoftmaxGradCompute<false>);
