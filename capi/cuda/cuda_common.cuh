@@ -62,6 +62,79 @@ inline const char* DTypeStr(int dtype) {
                            " (float32 and float64 are supported)");                                 \
   }
 
+// Data movement (gathers, scatters, copies) without accumulation works on any dtype through an
+// unsigned type of its item size; accumulating (req add) needs the arithmetic type.
+#define AX_GPU_MOVE_SWITCH(dtype, add, DType, who, ...)                                             \
+  if (add) {                                                                                        \
+    AX_GPU_TYPE_SWITCH(dtype, DType, who, __VA_ARGS__)                                              \
+  } else {                                                                                          \
+    switch (::axle::cuda::ItemSize(dtype)) {                                                        \
+      case 8: { using DType = uint64_t; __VA_ARGS__; } break;                                       \
+      case 4: { using DType = uint32_t; __VA_ARGS__; } break;                                       \
+      case 2: { using DType = uint16_t; __VA_ARGS__; } break;                                       \
+      default: { using DType = uint8_t; __VA_ARGS__; } break;                                       \
+    }                                                                                               \
+  }
+// Index (and condition) arrays: every dtype but float16; bool reads as its byte.
+#define AX_GPU_INDEX_SWITCH(dtype, IType, who, ...)                                                 \
+  switch (dtype) {                                                                                  \
+    case AX_FLOAT32: { using IType = float; __VA_ARGS__; } break;                                   \
+    case AX_FLOAT64: { using IType = double; __VA_ARGS__; } break;                                  \
+    case AX_INT32: { using IType = int32_t; __VA_ARGS__; } break;                                   \
+    case AX_INT64: { using IType = int64_t; __VA_ARGS__; } break;                                   \
+    case AX_INT8: { using IType = int8_t; __VA_ARGS__; } break;                                     \
+    case AX_UINT8: case AX_BOOL: { using IType = uint8_t; __VA_ARGS__; } break;                     \
+    default: ::axle::Throw(AX_ERR_NOT_SUPPORTED, who, ": no GPU kernel for indices of dtype ",        \
+                           ::axle::cuda::DTypeStr(dtype));                                          \
+  }
+
+// y[i] (=|+=) v as the CPU reductions store (reduce_op.cc's Store): integers through int64 (a
+// non-finite value gives 0), floats through double.
+template <class OT>
+__device__ inline void StoreD(OT* y, int64_t i, double v, bool add) {
+  if constexpr (std::is_integral_v<OT>) {
+    int64_t iv = isfinite(v) ? static_cast<int64_t>(v) : 0;
+    if (add) iv += static_cast<int64_t>(y[i]);
+    y[i] = static_cast<OT>(iv);
+  } else {
+    y[i] = static_cast<OT>(add ? double(y[i]) + v : v);
+  }
+}
+template <class OT>
+__device__ inline void StoreD(OT* y, int64_t i, int64_t v, bool add) {
+  y[i] = static_cast<OT>(add ? v + static_cast<int64_t>(y[i]) : v);
+}
+
+// *p += v atomically (int64 through unsigned long long: two's complement addition).
+template <class T>
+__device__ inline void AtomicAdd(T* p, T v) {
+  if constexpr (std::is_same_v<T, int64_t>)
+    atomicAdd(reinterpret_cast<unsigned long long*>(p), static_cast<unsigned long long>(v));
+  else
+    atomicAdd(p, v);
+}
+
+// Stream-ordered scratch memory for one op (freed in stream order when it goes out of scope).
+struct Scratch {
+  void* p = nullptr;
+  cudaStream_t s;
+  Scratch(size_t bytes, cudaStream_t st) : s(st) {
+    if (bytes) AX_CUDA_CHECK(cudaMallocAsync(&p, bytes, s));
+  }
+  ~Scratch() {
+    if (p) cudaFreeAsync(p, s);
+  }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  template <class T> T* at(size_t elems) const { return static_cast<T*>(p) + elems; }
+};
+
+// Zeroes out (queued on the op's stream) unless it is accumulated into.
+inline void ZeroUnlessAdd(const OpContext& ctx, const TBlob& out, OpReq req) {
+  if (req == OpReq::kNull || req == OpReq::kAdd || out.Size() == 0) return;
+  AX_CUDA_CHECK(cudaMemsetAsync(out.dptr, 0, static_cast<size_t>(out.Size()) * ItemSize(out.dtype), Stream(ctx)));
+}
+
 // out[i] (=|+=) f(i) over [0, n), grid-stride; F is a functor with AX_HD operator()(int64_t).
 template <class DType, class F>
 __global__ void MapKernel(int64_t n, DType* out, bool add, F f) {
@@ -77,6 +150,19 @@ void Map(const OpContext& ctx, int64_t n, OpReq req, DType* out, F f, const char
   AX_CUDA_LAUNCHED(name);
 }
 
+// y[i] (=|+=) f(i) stored as the CPU's reductions store (StoreD): f returns double or int64_t.
+template <class OT, class F>
+__global__ void MapStoreKernel(int64_t n, OT* y, bool add, F f) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(blockDim.x) * gridDim.x)
+    StoreD(y, i, f(i), add);
+}
+template <class OT, class F>
+void MapStore(const OpContext& ctx, int64_t n, OpReq req, OT* y, F f, const char* name) {
+  if (req == OpReq::kNull || n <= 0) return;
+  MapStoreKernel<<<Blocks(n), kThreads, 0, Stream(ctx)>>>(n, y, req == OpReq::kAdd, f);
+  AX_CUDA_LAUNCHED(name);
+}
+
 // Block size of the reduction kernels (one block per output).
 constexpr int kReduceThreads = 128;
 
@@ -89,6 +175,9 @@ struct MaxOp {
 };
 struct MinOp {
   template <class T> AX_HD T operator()(T a, T b) const { return (b < a || b != b) ? b : a; }
+};
+struct MulOp {
+  template <class T> AX_HD T operator()(T a, T b) const { return a * b; }
 };
 
 // The reduction of v over the block (kReduceThreads threads) with op; every thread gets it.
@@ -152,6 +241,11 @@ void RegisterShapeKernels();
 void RegisterConvPoolKernels();
 void RegisterMiscKernels();
 void RegisterNormKernels();
+void RegisterActivationKernels();
+void RegisterLossKernels();
+void RegisterDeconvKernels();
+void RegisterIndexKernels();
+void RegisterShapeManipKernels();
 
 }  // namespace cuda
 }  // namespace axle

@@ -585,12 +585,6 @@ void DefineConvBackward(OpDef& op) {
 
 // ---- UpSampling ---------------------------------------------------------------------------
 
-struct UpParam {
-  int scale = 1, num_filter = 0, sample_type = 0, multi_input_mode = 0, num_args = 1;
-  int64_t workspace = 512;
-};
-enum { kNearest = 0, kBilinear = 1 };
-enum { kConcat = 0, kSum = 1 };
 
 void DescribeUp(ParamBuilder<UpParam>& b) {
   b.Field("scale", &UpParam::scale).Describe("Up sampling scale");

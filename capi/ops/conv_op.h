@@ -13,4 +13,11 @@ struct ConvParam {
   int cudnn_tune = -1, layout = -1;
 };
 
+struct UpParam {
+  int scale = 1, num_filter = 0, sample_type = 0, multi_input_mode = 0, num_args = 1;
+  int64_t workspace = 512;
+};
+enum UpSampleType { kNearest = 0, kBilinear = 1 };
+enum UpMultiInput { kConcat = 0, kSum = 1 };
+
 }  // namespace axle

@@ -64,15 +64,6 @@ void DefineLike(OpDef& op) {
   op.gradient = [](const GradBuilder& g) -> std::vector<NodeEntry> { return {Zeros(g, 0)}; };
 }
 
-struct ArangeParam {
-  double start;
-  std::string stop;
-  double step;
-  int repeat;
-  bool infer_range;
-  std::string ctx;
-  int dtype;
-};
 void DescribeArange(ParamBuilder<ArangeParam>& b) {
   b.Field("start", &ArangeParam::start).Describe("Start of the interval (the end when stop is None)");
   b.Field("stop", &ArangeParam::stop, std::string("None")).Describe("End of the interval (exclusive), or None");

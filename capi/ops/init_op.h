@@ -11,4 +11,14 @@ struct InitParam {
   double value;
 };
 
+struct ArangeParam {
+  double start;
+  std::string stop;  // a number, or "None" (then start is the end and 0 the start)
+  double step;
+  int repeat;
+  bool infer_range;
+  std::string ctx;
+  int dtype;
+};
+
 }  // namespace axle

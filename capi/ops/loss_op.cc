@@ -3,16 +3,12 @@
 // incoming gradient, as in MXNet.
 #include "graph/grad_util.h"
 #include "ops/cpu/gemm.h"
+#include "ops/loss_op.h"
 
 namespace axle {
 namespace {
 
 // ---- regression outputs -------------------------------------------------------------------
-enum RegKind { kLinear, kLogistic, kMAE };
-
-struct RegParam {
-  float grad_scale;
-};
 void DescribeReg(ParamBuilder<RegParam>& b) {
   b.Field("grad_scale", &RegParam::grad_scale, 1.0f).Describe("Scale the gradient by a float factor");
 }
@@ -98,12 +94,6 @@ FGradient RegressionGradient(const char* bw) {
 }
 
 // ---- MakeLoss -----------------------------------------------------------------------------
-enum LossNorm { kNormBatch, kNormNull, kNormValid };
-
-struct MakeLossParam {
-  float grad_scale, valid_thresh;
-  int normalization;
-};
 void DescribeMakeLoss(ParamBuilder<MakeLossParam>& b) {
   b.Field("grad_scale", &MakeLossParam::grad_scale, 1.0f).Describe("Gradient scale as a supplement to unary and binary operators");
   b.Field("valid_thresh", &MakeLossParam::valid_thresh, 0.0f)

@@ -190,11 +190,6 @@ void BNBackward(const BNParam& p, bool train, const AxisView& v, const T* dy, co
 
 // ---- LayerNorm ----------------------------------------------------------------------------
 
-struct LNParam {
-  int axis = -1;
-  float eps = 1e-5f;
-  bool output_mean_var = false;
-};
 
 void DescribeLN(ParamBuilder<LNParam>& b) {
   b.Field("axis", &LNParam::axis, -1)

@@ -11,4 +11,10 @@ struct BNParam {
   int axis = 1;
 };
 
+struct LNParam {
+  int axis = -1;
+  float eps = 1e-5f;
+  bool output_mean_var = false;
+};
+
 }  // namespace axle

@@ -5,6 +5,9 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <numeric>
+#include <utility>
+#include <vector>
 
 #include "engine/engine.h"
 
@@ -38,6 +41,20 @@ class RandomState {
   uint64_t key_ = Mix(0x9E3779B97F4A7C15ull);
   uint64_t counter_ = 0;
 };
+
+// A random permutation of [0, n) (Fisher-Yates, one draw per position), advancing rng by n: the
+// order _shuffle gives the rows on every device.
+inline std::vector<int64_t> ShufflePermutation(RandomState* rng, int64_t n) {
+  std::vector<int64_t> perm(static_cast<size_t>(n));
+  std::iota(perm.begin(), perm.end(), int64_t(0));
+  const uint64_t key = rng->key();
+  const uint64_t first = rng->Reserve(static_cast<uint64_t>(n));
+  for (int64_t i = n - 1; i > 0; --i) {
+    const uint64_t j = RandomState::Bits(key, first + static_cast<uint64_t>(i)) % static_cast<uint64_t>(i + 1);
+    std::swap(perm[i], perm[j]);
+  }
+  return perm;
+}
 
 // The random state of a device and the engine var that orders its users.
 struct DeviceRandom {

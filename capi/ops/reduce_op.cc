@@ -67,12 +67,6 @@ void DescribeBackwardProd(ParamBuilder<ReduceParam>& b) {
   b.Field("skip_nan", &ReduceParam::skip_nan, false).Describe("NaN elements count as one (the gradient of nanprod).");
 }
 
-struct NormParam {
-  int ord = 2;
-  OptShape axis;
-  int out_dtype = -1;
-  bool keepdims = false;
-};
 void DescribeNorm(ParamBuilder<NormParam>& b) {
   b.Field("ord", &NormParam::ord, 2).Describe("Order of the norm: 1 or 2.");
   b.Field("axis", &NormParam::axis, OptShape{})
@@ -83,15 +77,7 @@ void DescribeNorm(ParamBuilder<NormParam>& b) {
   b.Field("keepdims", &NormParam::keepdims, false)
       .Describe("If true, the reduced axes are left in the result with size one.");
 }
-int NormOutType(int code) {
-  static const int kCodes[] = {AX_FLOAT16, AX_FLOAT32, AX_FLOAT64, AX_INT32, AX_INT64, AX_INT8};
-  return code < 0 ? -1 : kCodes[code];
-}
 
-struct ArgParam {
-  OptInt axis;
-  bool keepdims = false;
-};
 void DescribeArg(ParamBuilder<ArgParam>& b) {
   b.Field("axis", &ArgParam::axis, OptInt{})
       .Describe("The axis to reduce; None gives the index into the flattened array. Negative values count from the end.");

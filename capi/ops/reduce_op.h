@@ -26,4 +26,20 @@ void SumToShape(const TBlob& in, const TBlob& out, OpReq req);
 // Repeats `in` along the axes where it broadcasts to `out`'s shape (broadcast_like).
 void BroadcastToShape(const TBlob& in, const TBlob& out, OpReq req);
 
+struct NormParam {
+  int ord = 2;
+  OptShape axis;
+  int out_dtype = -1;  // an index into NormOutType's codes, -1 for None
+  bool keepdims = false;
+};
+inline int NormOutType(int code) {
+  static const int kCodes[] = {AX_FLOAT16, AX_FLOAT32, AX_FLOAT64, AX_INT32, AX_INT64, AX_INT8};
+  return code < 0 ? -1 : kCodes[code];
+}
+
+struct ArgParam {
+  OptInt axis;
+  bool keepdims = false;
+};
+
 }  // namespace axle

@@ -6,12 +6,12 @@
 // that do not fit AX_ERR_SHAPE, bad attribute values AX_ERR_INVALID_ARGUMENT.
 #include <cstring>
 #include <memory>
-#include <numeric>
 
 #include "graph/grad_util.h"
 #include "ops/cpu/kernel.h"
 #include "ops/cpu/shape_util.h"
 #include "ops/random_state.h"
+#include "ops/shape_index_op.h"
 
 namespace axle {
 namespace {
@@ -37,7 +37,6 @@ inline int64_t WrapIndex(int64_t j, int64_t m) {
   return j < 0 ? j + m : j;
 }
 
-enum IndexMode { kClip = 0, kRaise = 1, kWrap = 2 };
 
 // The indices of `idx` resolved against an axis of size m by mode (clip, wrap, or raise: an
 // error for a value outside [0, m - 1]). m must be > 0 unless idx is empty.
@@ -94,10 +93,6 @@ void SameTypeOf(const NodeAttrs& attrs, std::vector<int>* in, std::vector<int>* 
 
 // ---- take -------------------------------------------------------------------------------------
 
-struct TakeParam {
-  int axis;
-  int mode;
-};
 void DescribeTake(ParamBuilder<TakeParam>& b) {
   b.Field("axis", &TakeParam::axis, 0)
       .Describe("The axis of input array to be taken.For input tensor of rank r, it could be in the range of "
@@ -142,11 +137,6 @@ void TakeInferShape(const NodeAttrs& attrs, std::vector<TShape>* in, std::vector
 
 // ---- pick -------------------------------------------------------------------------------------
 
-struct PickParam {
-  OptInt axis;
-  bool keepdims;
-  int mode;
-};
 void DescribePick(ParamBuilder<PickParam>& b) {
   b.Field("axis", &PickParam::axis, OptInt{-1})
       .Describe("int or None. The axis to picking the elements. Negative values means indexing from right to left. If "
@@ -204,11 +194,6 @@ void PickInferShape(const NodeAttrs& attrs, std::vector<TShape>* in, std::vector
 
 const std::vector<std::string> kOneHotDTypes = {"float16", "float32", "float64", "int32", "int64", "int8", "uint8"};
 
-struct OneHotParam {
-  int depth;
-  double on_value, off_value;
-  int dtype;
-};
 void DescribeOneHot(ParamBuilder<OneHotParam>& b) {
   b.Field("depth", &OneHotParam::depth).Describe("Depth of the one hot dimension.");
   b.Field("on_value", &OneHotParam::on_value, 1.0)
@@ -475,15 +460,7 @@ AX_REGISTER_OP("_shuffle") {
     if (req[0] == OpReq::kNull) return;
     const TShape& s = in[0].shape;
     const int64_t n = s.ndim() == 0 ? 1 : s[0];
-    // Fisher-Yates with one draw per position
-    std::vector<int64_t> perm(static_cast<size_t>(n));
-    std::iota(perm.begin(), perm.end(), int64_t(0));
-    const uint64_t key = ctx.rng->key();
-    const uint64_t first = ctx.rng->Reserve(static_cast<uint64_t>(n));
-    for (int64_t i = n - 1; i > 0; --i) {
-      const uint64_t j = RandomState::Bits(key, first + static_cast<uint64_t>(i)) % static_cast<uint64_t>(i + 1);
-      std::swap(perm[i], perm[j]);
-    }
+    const std::vector<int64_t> perm = ShufflePermutation(ctx.rng, n);
     if (out[0].Size() == 0) return;
     const int64_t row = out[0].Size() / n;
     const bool add = req[0] == OpReq::kAdd;

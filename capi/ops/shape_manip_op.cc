@@ -13,6 +13,7 @@
 #include "ops/cpu/kernel.h"
 #include "ops/cpu/shape_util.h"
 #include "ops/concat_op.h"
+#include "ops/shape_manip_op.h"
 
 namespace axle {
 namespace {
@@ -227,10 +228,6 @@ void DescribeConcat(ParamBuilder<ConcatParam>& b) {
   b.Field("dim", &ConcatParam::dim, 1).Describe("the dimension to be concated.");
 }
 
-struct StackParam {
-  int axis;
-  int num_args;
-};
 void DescribeStack(ParamBuilder<StackParam>& b) {
   b.Field("axis", &StackParam::axis, 0).Describe("The axis in the result array along which the input arrays are stacked.");
   b.Field("num_args", &StackParam::num_args).Describe("Number of inputs to be stacked.");
@@ -364,11 +361,6 @@ void ConcatRows(const std::vector<TBlob>& parts, const std::vector<OpReq>& part_
 
 // ---- SliceChannel -----------------------------------------------------------------------------
 
-struct SliceChannelParam {
-  int num_outputs;
-  int axis;
-  bool squeeze_axis;
-};
 void DescribeSliceChannel(ParamBuilder<SliceChannelParam>& b) {
   b.Field("num_outputs", &SliceChannelParam::num_outputs)
       .Describe("Number of splits. Note that this should evenly divide the length of the `axis`.");
@@ -430,11 +422,6 @@ void SliceChannelInferShape(const NodeAttrs& attrs, std::vector<TShape>* in, std
 
 // ---- slice_axis / _backward_slice_axis --------------------------------------------------------
 
-struct SliceAxisParam {
-  int axis;
-  int begin;
-  OptInt end;
-};
 void DescribeSliceAxis(ParamBuilder<SliceAxisParam>& b) {
   b.Field("axis", &SliceAxisParam::axis).Describe("Axis along which to be sliced, supports negative indexes.");
   b.Field("begin", &SliceAxisParam::begin)
@@ -487,9 +474,6 @@ void AxisWindow(const TBlob& small, OpReq req, const TBlob& big, int axis, int64
 
 // ---- tile / repeat ----------------------------------------------------------------------------
 
-struct TileParam {
-  IntTuple reps;
-};
 void DescribeTile(ParamBuilder<TileParam>& b) {
   b.Field("reps", &TileParam::reps)
       .Describe("The number of times for repeating the tensor a. Each dim size of reps must be a positive integer. If "
@@ -555,10 +539,6 @@ void ForTile(const TShape& small, const TShape& big, bool parallel, F f) {
   else rows(0, outer);
 }
 
-struct RepeatParam {
-  int repeats;
-  OptInt axis;
-};
 void DescribeRepeat(ParamBuilder<RepeatParam>& b) {
   b.Field("repeats", &RepeatParam::repeats).Describe("The number of repetitions for each element.");
   b.Field("axis", &RepeatParam::axis, OptInt{})

@@ -292,9 +292,6 @@ void DefineSoftmaxBackward(OpDef& op) {
 }
 
 // ---- SoftmaxActivation ----------------------------------------------------------------------
-struct SoftmaxActParam {
-  int mode;  // 0 channel, 1 instance
-};
 void DescribeSoftmaxAct(ParamBuilder<SoftmaxActParam>& b) {
   b.Enum("mode", &SoftmaxActParam::mode, {"channel", "instance"}, "instance")
       .Describe("Softmax Mode. If set to instance, this operator will compute a softmax for each instance in the "

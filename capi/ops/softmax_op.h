@@ -21,4 +21,8 @@ struct SoftmaxOutputParam {
   float smooth_alpha;
 };
 
+struct SoftmaxActParam {
+  int mode;  // 0 channel, 1 instance
+};
+
 }  // namespace axle

@@ -128,3 +128,25 @@ def get_mnist(path=None):
     print(f"get_mnist: using {source} ({len(res['train_label'])} training, {len(res['test_label'])} test images)",
           file=sys.stderr)
     return res
+
+
+def gpu_kernel_names():
+    """The ops the built CUDA backend has kernels for (canonical names), read from libaxle_cuda.so
+    without a GPU; None when this Axle was built without it."""
+    import ctypes
+    from . import _axle_cffi
+    path = os.path.join(os.path.dirname(_axle_cffi.__file__), "libaxle_cuda.so")
+    if not os.path.isfile(path):
+        return None
+    fn = ctypes.CDLL(path).axle_cuda_kernel_names
+    fn.restype = ctypes.c_char_p
+    return set(fn().decode().split())
+
+
+def ops_without_gpu_kernel():
+    """Registry ops (canonical names) the CUDA backend has no kernel for; None without the backend."""
+    from .ndarray._op import OpInfo, list_ops
+    have = gpu_kernel_names()
+    if have is None:
+        return None
+    return sorted({OpInfo(n).name for n in list_ops()} - have)

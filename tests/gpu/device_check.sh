@@ -31,10 +31,13 @@ export PYTHONPATH=/tmp/axle-site:/tmp/site
 ls -la /tmp/axle-site/axle/*.so
 python3 -c "import axle as mx; print('axle from', mx.__file__); print('num_gpus', mx.context.num_gpus())" || exit 1
 
+step "ops without a GPU kernel (tools/gpu_kernel_coverage.py)"
+python3 tools/gpu_kernel_coverage.py
+
 step "GPU tests (tests/python/test_gpu.py)"
 TO=""
 python3 -c "import pytest_timeout" 2>/dev/null && TO="--timeout=60"
-AXLE_VERBOSE=1 timeout 200 python3 -m pytest -q -rfE -p no:cacheprovider $TO tests/python/test_gpu.py 2>&1 | tail -60
+AXLE_VERBOSE=1 timeout 240 python3 -m pytest -q -rfE -p no:cacheprovider $TO tests/python/test_gpu.py 2>&1 | tail -80
 GPU_TESTS=$?
 
 step "GPU tests of the GEMM users with the built-in kernel (AXLE_CUBLAS=0)"

@@ -105,8 +105,9 @@ def _dtype_ok(arr, name):
     return np.dtype(arr.dtype).name == ("bool" if name == "bool" else name)
 
 
-def run_case(case):
-    """Runs one case; raises CaseFailure (or the binding's error) on a mismatch."""
+def run_case(case, ctx=None):
+    """Runs one case (bound on ctx, cpu() by default); raises CaseFailure (or the binding's error) on a
+    mismatch."""
     m = case.one
     stage_err = m("error_stage")
     stage = ["load_symbol"]
@@ -116,7 +117,7 @@ def run_case(case):
         data = mx.nd.load(os.path.join(case.dir, "data.params"))
         data = data if isinstance(data, dict) else {}  # a file of no arrays loads as a list
         stage[0] = "bind"
-        run_graph(case, sym, data, stage)
+        run_graph(case, sym, data, stage, ctx or mx.cpu())
     except mx.base.AxleError as e:
         if stage_err is None:
             raise
@@ -137,7 +138,12 @@ def _grad_reqs(case):
     return reqs
 
 
-def _bind(sym, data, prefix, reqs, shared=None, shared_exec=None):
+def _on(x, ctx):
+    """x on ctx (the array itself on cpu(), where the cases' arrays are loaded)."""
+    return x if x is None or ctx == mx.cpu() else x.as_in_context(ctx)
+
+
+def _bind(sym, data, prefix, reqs, ctx, shared=None, shared_exec=None):
     args = {}
     grads = {}
     for n in sym.list_arguments():
@@ -149,20 +155,21 @@ def _bind(sym, data, prefix, reqs, shared=None, shared_exec=None):
         key = f"{prefix}:{n}"
         if key not in data:
             key = f"arg:{n}"
-        args[n] = data[key]
+        args[n] = _on(data[key], ctx)
         if reqs.get(n, "null") != "null":
             init = data.get(f"grad_init:{n}")
-            grads[n] = init.copy() if init is not None else mx.nd.zeros(args[n].shape, dtype=args[n].dtype)
-    aux = {n: data[f"aux:{n}"] for n in sym.list_auxiliary_states()}
-    return sym.bind(mx.cpu(), args, args_grad=grads, grad_req={n: reqs.get(n, "null") for n in args},
+            grads[n] = (init.copy() if ctx == mx.cpu() else _on(init, ctx)) if init is not None else \
+                mx.nd.zeros(args[n].shape, dtype=args[n].dtype, ctx=ctx)
+    aux = {n: _on(data[f"aux:{n}"], ctx) for n in sym.list_auxiliary_states()}
+    return sym.bind(ctx, args, args_grad=grads, grad_req={n: reqs.get(n, "null") for n in args},
                     aux_states=aux, shared_exec=shared_exec), args, grads
 
 
-def _run(ex, data, head_prefix, is_train, backward, passes):
+def _run(ex, data, head_prefix, is_train, backward, passes, ctx):
     heads = []
     for i in range(len(ex.outputs)):
         h = data.get(f"{head_prefix}:{i}")
-        heads.append(h)
+        heads.append(_on(h, ctx))
     for _ in range(passes):
         ex.forward(is_train=is_train)
         if backward:
@@ -171,7 +178,7 @@ def _run(ex, data, head_prefix, is_train, backward, passes):
         o.wait_to_read()
 
 
-def run_graph(case, sym, data, stage):
+def run_graph(case, sym, data, stage, ctx):
     m = case.one
     rtol, atol = float(m("rtol", "1e-5")), float(m("atol", "1e-6"))
     is_train = m("is_train", "0") == "1"
@@ -185,9 +192,9 @@ def run_graph(case, sym, data, stage):
     if m("seed") is not None:
         mx.random.seed(int(m("seed")))
 
-    ex, args, grads = _bind(sym, data, "arg", reqs)
+    ex, args, grads = _bind(sym, data, "arg", reqs, ctx)
     stage[0] = "run"
-    _run(ex, data, "head", is_train, backward, passes)
+    _run(ex, data, "head", is_train, backward, passes, ctx)
     got = {f"out:{i}": o.asnumpy() for i, o in enumerate(ex.outputs)}
     dtypes = (m("out_dtype") or "").split()
     for i, d in enumerate(dtypes):
@@ -198,8 +205,8 @@ def run_graph(case, sym, data, stage):
     if "exec2_share" in case.meta:  # outputs of the first executor are read before the second runs
         compare_all(case, got, data, checks, rtol, atol, ("out:", "aux_out:"))
         shared = {n: (args[n], grads.get(n)) for n in m("exec2_share").split()}
-        ex2, _, grads2 = _bind(sym, data, "arg2", reqs, shared, ex)
-        _run(ex2, data, "head2", is_train, backward, passes)
+        ex2, _, grads2 = _bind(sym, data, "arg2", reqs, ctx, shared, ex)
+        _run(ex2, data, "head2", is_train, backward, passes, ctx)
         got = {f"out2:{i}": o.asnumpy() for i, o in enumerate(ex2.outputs)}
         got.update({f"grad2:{n}": g.asnumpy() for n, g in grads2.items() if n not in shared})
         got.update({f"grad:{n}": g.asnumpy() for n, g in grads.items()})
@@ -276,8 +283,8 @@ NOT_DIFFERENTIABLE = {
 }
 
 
-def _case_ops():
-    """canonical op -> set of kinds of cases using it (kind 'gradient' for any case with grad_req)."""
+def case_ops_by_name():
+    """case name -> (whether it computes gradients, the canonical ops of its graph)."""
     out = {}
     for name in NAMES:
         case = Case(name)
@@ -286,14 +293,23 @@ def _case_ops():
                 nodes = json.load(f)["nodes"]
         except (ValueError, KeyError, TypeError):
             continue  # corrupt on purpose
-        grad = any(r != "null" for r in _grad_reqs(case).values())
+        ops = set()
         for node in nodes:
             if node.get("op", "null") == "null":
                 continue
             try:
-                op = OpInfo(node["op"]).name
+                ops.add(OpInfo(node["op"]).name)
             except mx.base.AxleError:
                 continue  # an unknown op, on purpose
+        out[name] = (any(r != "null" for r in _grad_reqs(case).values()), ops)
+    return out
+
+
+def _case_ops():
+    """canonical op -> set of kinds of cases using it (kind 'gradient' for any case with grad_req)."""
+    out = {}
+    for grad, ops in case_ops_by_name().values():
+        for op in ops:
             out.setdefault(op, set()).add("gradient" if grad else "forward")
     return out
 

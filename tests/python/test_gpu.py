@@ -1,16 +1,21 @@
-"""The CUDA backend: every op with a GPU kernel against the CPU result (forward, and the
-gradients through the registered gradient definitions), copies across devices, the GPU pool,
-errors at the wait point and engine ordering across CPU and GPU.
+"""The CUDA backend: every registry op has a GPU kernel (checked without a GPU too) and passes its
+conformance cases on the GPU; op cases against the CPU result (forward, and the gradients through
+the registered gradient definitions); copies across devices, the GPU pool, errors at the wait
+point and engine ordering across CPU and GPU.
 
 Everything but the no-GPU checks is skipped when axle.context.num_gpus() == 0 (CI has no GPU;
 tests/gpu/device_check.sh runs this file on a lent GPU machine).
 """
+import os
+
 import numpy as np
 import pytest
 
 import axle as mx
+import test_conformance as conf  # the shared conformance cases and their runner (tests/python)
 from axle._lib import AxleMemoryError, NotSupportedError
-from axle.test_utils import op_gradient
+from axle.ndarray._op import OpInfo, list_ops
+from axle.test_utils import op_gradient, ops_without_gpu_kernel
 
 NGPU = mx.context.num_gpus()
 gpu_only = pytest.mark.skipif(NGPU == 0, reason="no GPU (axle.context.num_gpus() == 0)")
@@ -141,6 +146,64 @@ CASES = [
     ("SoftmaxOutput", [((4, 5), "r"), ((4,), "l5")], {}, False),
     ("SoftmaxOutput", [((4, 5), "r"), ((4,), "l5")], {"normalization": "valid", "use_ignore": True,
                                                        "ignore_label": 1}, False),
+    ("LeakyReLU", [R23], {"act_type": "leaky", "slope": 0.1}, True),
+    ("LeakyReLU", [R23], {"act_type": "elu", "slope": 0.3}, True),
+    ("LeakyReLU", [R23], {"act_type": "selu"}, True),
+    ("LeakyReLU", [R23], {"act_type": "gelu"}, True),
+    ("LeakyReLU", [((2, 3, 4), "r"), ((3,), "p")], {"act_type": "prelu"}, True),
+    ("LeakyReLU", [((4, 3), "r"), ((1,), "p")], {"act_type": "prelu"}, True),
+    ("LayerNorm", [((2, 3, 5), "r"), ((5,), "p"), ((5,), "r")], {}, True),
+    ("LayerNorm", [((2, 3, 5), "r"), ((3,), "p"), ((3,), "r")], {"axis": 1, "eps": 1e-3}, True),
+    ("Deconvolution", [((2, 3, 4, 5), "r"), ((3, 4, 3, 3), "r"), ((4,), "r")],
+     {"kernel": (3, 3), "num_filter": 4, "no_bias": False}, True),
+    ("Deconvolution", [((2, 4, 5, 4), "r"), ((4, 3, 3, 2), "r")],
+     {"kernel": (3, 2), "num_filter": 6, "num_group": 2, "stride": (2, 1), "pad": (1, 0), "adj": (1, 0),
+      "no_bias": True}, True),
+    ("Deconvolution", [((2, 3, 7), "r"), ((3, 2, 3), "r"), ((2,), "r")],
+     {"kernel": (3,), "num_filter": 2, "stride": (2,), "dilate": (2,), "no_bias": False}, True),
+    ("Deconvolution", [((1, 2, 3, 3), "r"), ((2, 2, 4, 4), "r")],
+     {"kernel": (4, 4), "num_filter": 2, "stride": (2, 2), "target_shape": (6, 6), "no_bias": True}, True),
+    ("UpSampling", [((2, 3, 4, 5), "r")], {"scale": 2, "sample_type": "nearest", "num_args": 1}, True),
+    ("UpSampling", [((2, 3, 4, 4), "r"), ((2, 2, 2, 2), "r")], {"scale": 2, "sample_type": "nearest", "num_args": 2},
+     True),
+    ("UpSampling", [((2, 3, 4, 4), "r"), ((2, 3, 2, 2), "r")],
+     {"scale": 2, "sample_type": "nearest", "num_args": 2, "multi_input_mode": "sum"}, True),
+    ("UpSampling", [((2, 3, 4, 5), "r"), ((3, 1, 4, 4), "r")],
+     {"scale": 2, "sample_type": "bilinear", "num_args": 2, "num_filter": 3}, True),
+    ("SoftmaxActivation", [((3, 5), "r")], {}, True),
+    ("SoftmaxActivation", [((2, 4, 3, 2), "r")], {"mode": "channel"}, True),
+    ("LinearRegressionOutput", [((4, 3), "r"), ((4, 3), "r")], {"grad_scale": 2.0}, True),
+    ("LogisticRegressionOutput", [((4, 1), "r"), ((4,), "l2")], {}, True),
+    ("MAERegressionOutput", [((4, 3), "r"), ((4, 3), "r")], {}, True),
+    ("MakeLoss", [R23], {"grad_scale": 0.5, "normalization": "batch"}, True),
+    ("MakeLoss", [R23], {"normalization": "valid", "valid_thresh": 0.1}, True),
+    ("prod", [((2, 3, 4), "p")], {"axis": 1}, True),
+    ("prod", [((2, 3, 4), "r")], {}, True),
+    ("nansum", [((2, 3, 4), "r")], {"axis": (0, 2)}, True),
+    ("nanprod", [((2, 3, 4), "p")], {"axis": 2, "keepdims": True}, True),
+    ("norm", [((2, 3, 4), "r")], {}, True),
+    ("norm", [((2, 3, 4), "r")], {"ord": 1, "axis": 1}, True),
+    ("norm", [((2, 3, 4), "r")], {"axis": (0, 2), "keepdims": True}, True),
+    ("argmax", [((3, 4, 5), "r")], {"axis": 1}, False),
+    ("argmax", [((3, 400), "r")], {}, False),
+    ("argmin", [((3, 4, 5), "r")], {"axis": -1, "keepdims": True}, False),
+    ("take", [((5, 3), "r"), ((2, 4), "l5")], {}, True),
+    ("take", [((3, 5, 2), "r"), ((4,), "l9")], {"axis": 1, "mode": "wrap"}, True),
+    ("take", [((5, 3), "r"), ((4,), "l5")], {"mode": "raise"}, True),
+    ("pick", [((4, 5), "r"), ((4,), "l5")], {}, True),
+    ("pick", [((3, 4, 2), "r"), ((3, 1, 2), "l4")], {"axis": 1, "keepdims": True}, True),
+    ("one_hot", [((2, 3), "l5")], {"depth": 5}, False),
+    ("one_hot", [((4,), "l7")], {"depth": 5, "on_value": 2.0, "off_value": -1.0, "dtype": "int32"}, False),
+    ("where", [((2, 3), "l2"), R23, R23], {}, True),
+    ("where", [((2,), "l2"), R23, R23], {}, True),
+    ("tile", [R23], {"reps": (2, 1, 3)}, True),
+    ("repeat", [R23], {"repeats": 3, "axis": 1}, True),
+    ("repeat", [R23], {"repeats": 2}, True),
+    ("stack", [R23, R23, R23], {"axis": 1, "num_args": 3}, True),
+    ("SliceChannel", [((2, 6, 2), "r")], {"num_outputs": 3, "axis": 1}, True),
+    ("SliceChannel", [((2, 3), "r")], {"num_outputs": 3, "axis": 1, "squeeze_axis": True}, True),
+    ("slice_axis", [((4, 5), "r")], {"axis": 1, "begin": 1, "end": -1}, True),
+    ("_cast_like", [R23, R23], {}, False),
 ]
 
 
@@ -173,6 +236,120 @@ def test_op_on_gpu_matches_cpu(case, dtype):
                      [mx.nd.array(o, dtype=dtype, ctx=mx.gpu(0)) for o in ograds], **attrs)
     for c, g in zip(gc, gg):
         np.testing.assert_allclose(g.asnumpy(), c.asnumpy(), **TOL[dtype])
+
+
+# ---- every op of the registry (ggml's test-backend-ops in spirit) -------------------------------
+def test_every_registry_op_has_a_gpu_kernel():
+    """Runs without a GPU: the built libaxle_cuda.so must have a kernel for every registry op."""
+    missing = ops_without_gpu_kernel()
+    if missing is None:
+        pytest.skip("this Axle was built without the CUDA backend")
+    assert missing == [], f"registry ops without a GPU kernel: {missing}"
+
+
+REGISTRY_OPS = sorted({OpInfo(n).name for n in list_ops()})
+GPU_DTYPES = ("float32", "float64", "int32", "int64")  # the dtypes every GPU arithmetic kernel is built for
+
+
+def _cases_by_op():
+    """canonical op -> the conformance cases exercising it (a _backward_X op: X's gradient cases)."""
+    by_op = {}
+    for name, (grad, ops) in conf.case_ops_by_name().items():
+        for op in ops:
+            by_op.setdefault(op, []).append(name)
+            if grad:
+                by_op.setdefault("_backward_" + op.lower(), []).append(name)
+    lower = {op.lower(): op for op in REGISTRY_OPS}
+    return {lower.get(k, k): v for k, v in by_op.items()}
+
+
+def _case_dtypes(name):
+    """The dtypes of a case's arrays and of its outputs."""
+    data = mx.nd.load(os.path.join(conf.CASES, name, "data.params"))
+    out = conf.Case(name).one("out_dtype") or ""
+    return {np.dtype(a.dtype).name for a in (data.values() if isinstance(data, dict) else data)} | set(out.split())
+
+
+@gpu_only
+@pytest.mark.parametrize("op", REGISTRY_OPS)
+def test_registry_op_on_gpu(op):
+    """Every registry op on gpu(0): the shared conformance cases using it (tests/conformance), bound on the
+    GPU, must give the cases' expected numpy-float64 results (forward, gradients with every grad_req,
+    aux states). A missing kernel fails here; only cases with dtypes the GPU kernels are not built for
+    (float16, 8-bit, bool) may fail with "no GPU kernel for dtype"."""
+    names = [n for n in _cases_by_op().get(op, []) if conf._skip_reason(n) is None]
+    assert names, f"{op} has no conformance case to run on the GPU"
+    failures, unsupported = [], []
+    for name in names:
+        try:
+            conf.run_case(conf.Case(name), ctx=mx.gpu(0))
+        except NotSupportedError as e:
+            if "no GPU kernel for" in str(e) and not _case_dtypes(name) <= set(GPU_DTYPES):
+                unsupported.append(name)
+            else:
+                failures.append(f"{name}: {e}")
+        except (conf.CaseFailure, mx.base.AxleError) as e:
+            failures.append(f"{name}: {type(e).__name__}: {e}")
+        finally:
+            try:
+                mx.nd.waitall()
+            except mx.base.AxleError:
+                pass
+    assert not failures, "\n".join(failures)
+    if len(unsupported) == len(names):
+        pytest.skip(f"only cases with dtypes without GPU kernels: {unsupported}")
+
+
+@gpu_only
+def test_no_input_ops_on_gpu():
+    for kw in [dict(start=2, stop=11, step=1.5, repeat=2), dict(start=5), dict(start=0, stop=7, dtype="int32")]:
+        c, g = mx.nd.arange(ctx=mx.cpu(), **kw), mx.nd.arange(ctx=mx.gpu(0), **kw)
+        assert g.dtype == c.dtype and g.context == mx.gpu(0)
+        np.testing.assert_array_equal(g.asnumpy(), c.asnumpy())
+    mx.random.seed(3)
+    r = mx.nd.random.randint(-5, 9, shape=(20000,), ctx=mx.gpu(0)).asnumpy()
+    assert r.dtype == np.int32 and r.min() == -5 and r.max() == 8 and abs(r.mean() - 1.5) < 0.1
+    mx.random.seed(3)
+    np.testing.assert_array_equal(mx.nd.random.randint(-5, 9, shape=(20000,), ctx=mx.gpu(0)).asnumpy(), r)
+    x = np.arange(40, dtype=np.float32).reshape(10, 4)
+    g = mx.nd.array(x, ctx=mx.gpu(0))
+    s = mx.nd.shuffle(g).asnumpy()
+    assert not np.array_equal(s, x) and np.array_equal(np.sort(s, axis=0), x)
+    assert (s[:, 1:] - s[:, :1] == np.arange(1, 4)).all()  # rows move whole
+    mx.nd.shuffle(g, out=g)  # in place reads a copy
+    assert np.array_equal(np.sort(g.asnumpy(), axis=0), x)
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
+def test_integer_scalar_promotion_on_gpu_matches_cpu(dtype):
+    x = np.array([[-3, -1, 0], [2, 5, 7]], dtype=dtype)
+    for op, attrs in [("_plus_scalar", {"scalar": 0.5, "is_int": False}),
+                      ("_div_scalar", {"scalar": 2.0, "is_int": False}),
+                      ("_rdiv_scalar", {"scalar": 3.0, "is_int": False}), ("_mul_scalar", {"scalar": 2.0}),
+                      ("_div_scalar", {"scalar": 2.0}), ("_power_scalar", {"scalar": 0.5, "is_int": False})]:
+        c = getattr(mx.nd, op)(mx.nd.array(x, dtype=dtype), **attrs)
+        g = getattr(mx.nd, op)(mx.nd.array(x, dtype=dtype, ctx=mx.gpu(0)), **attrs)
+        assert g.dtype == c.dtype, op
+        np.testing.assert_array_equal(g.asnumpy(), c.asnumpy(), err_msg=op)
+    for op in ("sum", "mean", "prod", "max", "argmax"):
+        c, g = getattr(mx.nd, op)(mx.nd.array(x, dtype=dtype), axis=1), getattr(mx.nd, op)(
+            mx.nd.array(x, dtype=dtype, ctx=mx.gpu(0)), axis=1)
+        assert g.dtype == c.dtype, op
+        np.testing.assert_array_equal(g.asnumpy(), c.asnumpy(), err_msg=op)
+
+
+@gpu_only
+def test_data_movement_ops_take_any_dtype_on_gpu():
+    x = np.arange(24, dtype=np.uint8).reshape(4, 6)
+    c, g = mx.nd.array(x, dtype="uint8"), mx.nd.array(x, dtype="uint8", ctx=mx.gpu(0))
+    for op, args, attrs in [("take", [mx.nd.array([3, 0, 2])], {}), ("tile", [], {"reps": (2, 1)}),
+                            ("repeat", [], {"repeats": 2, "axis": 0}), ("slice_axis", [], {"axis": 1, "begin": 2,
+                                                                                              "end": 5})]:
+        rc = getattr(mx.nd, op)(c, *args, **attrs)
+        rg = getattr(mx.nd, op)(g, *[a.as_in_context(mx.gpu(0)) for a in args], **attrs)
+        assert rg.dtype == np.uint8
+        np.testing.assert_array_equal(rg.asnumpy(), rc.asnumpy(), err_msg=op)
 
 
 @gpu_only

@@ -1,6 +1,6 @@
 // CUDA kernels of the elementwise families (binary and scalar ops are in elemwise_binary.cu):
-// unary math, _copy, Cast, the fill ops, sampling and the optimizer updates. One grid-stride map
-// (cuda_common.cuh) runs a functor per element; the optimizer steps are the CPU's own
+// unary math, _copy, Cast / _cast_like, the fill ops, _arange, sampling and the optimizer
+// updates. One grid-stride map (cuda_common.cuh) runs a functor per element; the optimizer steps are the CPU's own
 // (ops/optimizer_op.h), compiled for the device.
 #include "cuda/cuda_common.cuh"
 #include "ops/init_op.h"
@@ -71,15 +71,26 @@ void CopyCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector
   UnaryCompute<UCopy>(ctx, attrs, in, req, out);
 }
 
+// Cast converts between every dtype but float16 (to bool: nonzero), as the CPU's Cast.
+#define AX_GPU_CAST_SWITCH(dtype, DType, who, ...)                                                  \
+  switch (dtype) {                                                                                  \
+    case AX_UINT8: { using DType = uint8_t; __VA_ARGS__; } break;                                   \
+    case AX_INT8: { using DType = int8_t; __VA_ARGS__; } break;                                     \
+    case AX_BOOL: { using DType = bool; __VA_ARGS__; } break;                                       \
+    default: AX_GPU_TYPE_SWITCH(dtype, DType, who, __VA_ARGS__)                                     \
+  }
 template <class S, class D>
 struct CastF {
   const S* x;
-  AX_HD D operator()(int64_t i) const { return static_cast<D>(x[i]); }
+  AX_HD D operator()(int64_t i) const {
+    if constexpr (std::is_same_v<D, bool>) return static_cast<double>(x[i]) != 0.0;
+    else return static_cast<D>(x[i]);
+  }
 };
 void CastCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                  const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
-  AX_GPU_TYPE_SWITCH(in[0].dtype, S, attrs.Who(), {
-    AX_GPU_TYPE_SWITCH(out[0].dtype, D, attrs.Who(), {
+  AX_GPU_CAST_SWITCH(in[0].dtype, S, attrs.Who(), {
+    AX_GPU_CAST_SWITCH(out[0].dtype, D, attrs.Who(), {
       Map(ctx, out[0].Size(), req[0], out[0].ptr<D>(), CastF<S, D>{in[0].ptr<S>()}, "Cast");
     });
   });
@@ -100,13 +111,34 @@ FCompute FillKernel(double fixed, bool has_value) {
   };
 }
 
+// ---- _arange ----------------------------------------------------------------------------------
+template <class T>
+struct ArangeF {
+  double start, step;
+  int64_t repeat;
+  AX_HD T operator()(int64_t i) const { return T(start + step * double(i / repeat)); }
+};
+void ArangeCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>&,
+                   const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  const auto& p = attrs.get<ArangeParam>();  // validated by shape inference (init_op.cc's ArangeRange)
+  const double start = (p.stop == "None" || p.stop.empty()) ? 0.0 : p.start;
+  AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.Who(), {
+    Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(), ArangeF<T>{start, p.step, int64_t(p.repeat)}, "_arange");
+  });
+}
+
 // ---- sampling (the CPU's counter-based draws: the same values for the same state) ----------
+// kKind: 0 uniform, 1 normal (Box-Muller on a pair of draws), 2 randint.
 template <class T, int kKind>
 struct SampleF {
   uint64_t key, first;
   double a, b;
   AX_HD T operator()(int64_t i) const {
     if (kKind == 0) return T(a + (b - a) * RandomState::Uniform(key, first + i));
+    if (kKind == 2) {
+      const uint64_t range = static_cast<uint64_t>(static_cast<int64_t>(b) - static_cast<int64_t>(a));
+      return T(double(static_cast<int64_t>(a) + static_cast<int64_t>(RandomState::Bits(key, first + i) % range)));
+    }
     double u1 = RandomState::Uniform(key, first + 2 * i), u2 = RandomState::Uniform(key, first + 2 * i + 1);
     double r = sqrt(-2.0 * log(1.0 - u1));
     return T(a + b * r * cos(6.283185307179586 * u2));
@@ -117,13 +149,14 @@ void SampleCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vect
                    const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
   const auto& p = attrs.get<SampleParam>();
   const int64_t n = out[0].Size();
-  if (kKind == 0)
-    AX_CHECK(p.a <= p.b, AX_ERR_INVALID_ARGUMENT, attrs.Who(), ": low (", p.a, ") must be less than high (", p.b, ")");
+  if (kKind != 1)
+    AX_CHECK(p.a < p.b || (kKind == 0 && p.a == p.b), AX_ERR_INVALID_ARGUMENT, attrs.Who(), ": low (", p.a,
+             ") must be less than high (", p.b, ")");
   else
     AX_CHECK(p.b >= 0, AX_ERR_INVALID_ARGUMENT, attrs.Who(), ": scale must be >= 0, got ", p.b);
   const uint64_t key = ctx.rng->key();
   const uint64_t first = ctx.rng->Reserve(static_cast<uint64_t>(n) * (kKind == 1 ? 2 : 1));
-  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
+  AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.Who(), {
     Map(ctx, n, req[0], out[0].ptr<T>(), SampleF<T, kKind>{key, first, p.a, p.b}, "sample");
   });
 }
@@ -168,6 +201,7 @@ void RegisterElemwiseKernels() {
 #undef AX_U
   SetKernel("_copy", CopyCompute);
   SetKernel("Cast", CastCompute);
+  SetKernel("_cast_like", CastCompute);  // (data, like): data converted to out's dtype
   SetKernel("_zeros", FillKernel(0.0, false));
   SetKernel("_ones", FillKernel(1.0, false));
   SetKernel("_full", FillKernel(0.0, true));
@@ -175,6 +209,8 @@ void RegisterElemwiseKernels() {
   SetKernel("ones_like", FillKernel(1.0, false));
   SetKernel("_random_uniform", SampleCompute<0>);
   SetKernel("_random_normal", SampleCompute<1>);
+  SetKernel("_random_randint", SampleCompute<2>);
+  SetKernel("_arange", ArangeCompute);
   SetKernel("sgd_update", UpdateCompute<opt::SGD>);
   SetKernel("sgd_mom_update", UpdateCompute<opt::SGDMom>);
   SetKernel("nag_mom_update", UpdateCompute<opt::NAGMom>);

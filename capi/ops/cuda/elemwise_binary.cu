@@ -73,12 +73,23 @@ struct ScalarF {
   T s;
   AX_HD auto operator()(int64_t i) const { return OP::Map(x[i], s); }
 };
+// An integer array with a non-integer scalar (is_int=False): float64 math and result, as the CPU.
+template <class OP, class I>
+struct ScalarPromotedF {
+  const I* x;
+  double s;
+  AX_HD double operator()(int64_t i) const { return OP::Map(static_cast<double>(x[i]), s); }
+};
 template <class OP>
 void ScalarCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                    const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
   const double s = attrs.get<ScalarParam>().scalar;
-  AX_CHECK(in[0].dtype == out[0].dtype, AX_ERR_NOT_SUPPORTED, attrs.Who(),
-           ": an integer array promoted to float64 (is_int=False) is not supported on the GPU yet");
+  if (in[0].dtype != out[0].dtype) {  // promoted to float64 by the op's type inference
+    AX_GPU_INDEX_SWITCH(in[0].dtype, I, attrs.Who(), {
+      Map(ctx, out[0].Size(), req[0], out[0].ptr<double>(), ScalarPromotedF<OP, I>{in[0].ptr<I>(), s}, "scalar op");
+    });
+    return;
+  }
   AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.Who(), {
     Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(), ScalarF<OP, T>{in[0].ptr<T>(), static_cast<T>(s)}, "scalar op");
   });

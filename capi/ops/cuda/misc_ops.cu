@@ -1,6 +1,6 @@
-// CUDA kernels of add_n, clip (and _backward_clip), Dropout and Embedding (and
-// _backward_Embedding, scattering rows with atomics). Dropout draws from the device's
-// counter-based state like the CPU (ops/random_state.h).
+// CUDA kernels of add_n, clip (and _backward_clip), Dropout, Embedding (and _backward_Embedding,
+// scattering rows with atomics) and the engine's test op _engine_rendezvous. Dropout draws from
+// the device's counter-based state like the CPU (ops/random_state.h).
 #include <limits>
 
 #include "cuda/cuda_common.cuh"
@@ -27,16 +27,26 @@ struct SumF {
 void AddNCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                  const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
   if (req[0] == OpReq::kNull) return;
+  const int64_t n = out[0].Size();
+  // one pass reads every input it sums before the output (which may alias one) is written; with
+  // several passes and an aliased output the sum goes through a scratch buffer
+  const bool aliased = std::any_of(in.begin(), in.end(), [&](const TBlob& t) { return t.dptr == out[0].dptr; });
+  const bool staged = aliased && in.size() > size_t(kMaxIn);
   AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.Who(), {
-    // the first pass reads every input it sums before the output (which may alias one) is written
+    Scratch tmp(staged ? sizeof(T) * static_cast<size_t>(n) : 0, Stream(ctx));
+    T* dst = staged ? tmp.at<T>(0) : out[0].ptr<T>();
     for (size_t b = 0; b < in.size(); b += kMaxIn) {
       SumF<T> f;
       f.k = static_cast<int>(std::min<size_t>(kMaxIn, in.size() - b));
       for (int j = 0; j < f.k; ++j) f.x[j] = in[b + j].ptr<T>();
-      AX_CHECK(b == 0 || !std::any_of(in.begin(), in.end(), [&](const TBlob& t) { return t.dptr == out[0].dptr; }),
-               AX_ERR_NOT_SUPPORTED, attrs.Who(), ": more than ", kMaxIn,
-               " inputs with the output aliasing one has no GPU kernel yet");
-      Map(ctx, out[0].Size(), b == 0 ? req[0] : OpReq::kAdd, out[0].ptr<T>(), f, "add_n");
+      Map(ctx, n, b > 0 ? OpReq::kAdd : staged ? OpReq::kWrite : req[0], dst, f, "add_n");
+    }
+    if (staged) {
+      GatherPlan id;  // the staged sum read in order
+      id.nd = 1;
+      id.out[0] = n;
+      id.sx[0] = 1;
+      Map(ctx, n, req[0], out[0].ptr<T>(), GatherF<T>{dst, id}, "add_n");
     }
   });
 }
@@ -96,7 +106,7 @@ struct MaskPlan {
 };
 template <class T>
 __global__ void DropoutKernel(int64_t n, MaskPlan mp, uint64_t key, uint64_t first, double keep, T scale, const T* x,
-                              T* y, T* mask, bool add_y, bool add_m, bool write_m) {
+                              T* y, T* mask, int ry, int rm) {  // ry, rm: the OpReq of y and mask
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(blockDim.x) * gridDim.x) {
     int64_t j = 0, r = i;
     for (int d = mp.nd - 1; d >= 0; --d) {
@@ -105,8 +115,8 @@ __global__ void DropoutKernel(int64_t n, MaskPlan mp, uint64_t key, uint64_t fir
     }
     const T m = RandomState::Uniform(key, first + j) < keep ? scale : T(0);
     const T v = x[i] * m;
-    y[i] = add_y ? y[i] + v : v;
-    if (write_m) mask[i] = add_m ? mask[i] + m : m;
+    if (ry != int(OpReq::kNull)) y[i] = ry == int(OpReq::kAdd) ? y[i] + v : v;
+    if (rm != int(OpReq::kNull)) mask[i] = rm == int(OpReq::kAdd) ? mask[i] + m : m;
   }
 }
 void DropoutCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
@@ -136,10 +146,8 @@ void DropoutCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vec
     const double keep = 1.0 - static_cast<double>(p.p);
     const T scale = keep > 0 ? T(1.0 / keep) : T(0);
     if (n == 0 || (req[0] == OpReq::kNull && req[1] == OpReq::kNull)) return;
-    AX_CHECK(req[0] != OpReq::kNull, AX_ERR_NOT_SUPPORTED, attrs.Who(), ": a null output request has no GPU kernel");
     DropoutKernel<<<Blocks(n), kThreads, 0, Stream(ctx)>>>(n, mp, key, first, keep, scale, in[0].ptr<T>(),
-                                                           out[0].ptr<T>(), out[1].ptr<T>(), req[0] == OpReq::kAdd,
-                                                           req[1] == OpReq::kAdd, req[1] != OpReq::kNull);
+                                                           out[0].ptr<T>(), out[1].ptr<T>(), int(req[0]), int(req[1]));
     AX_CUDA_LAUNCHED("Dropout");
   });
 }
@@ -194,7 +202,18 @@ void EmbedGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::v
   });
 }
 
+// ---- _engine_rendezvous: the CPU kernel joins the group (its state lives in the core; with a null
+// request it touches no data), then a device copy ------------------------------------------------
+void CopyCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                 const std::vector<OpReq>& req, const std::vector<TBlob>& out);  // elemwise.cu
+void RendezvousCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                       const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  attrs.op->compute_cpu(ctx, attrs, in, std::vector<OpReq>(req.size(), OpReq::kNull), out);
+  CopyCompute(ctx, attrs, in, req, out);
+}
+
 void RegisterMiscKernels() {
+  SetKernel("_engine_rendezvous", RendezvousCompute);
   SetKernel("add_n", AddNCompute);
   SetKernel("clip", ClipCompute);
   SetKernel("_backward_clip", ClipGradCompute);

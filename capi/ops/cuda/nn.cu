@@ -1,11 +1,11 @@
 // CUDA kernels of the NN family: dot, batch_dot, FullyConnected (GEMM through cuBLAS or the
-// built-in kernel), Activation, softmax / log_softmax and SoftmaxOutput, forward and backward.
-// Softmax runs one block per lane with warp-shuffle reductions.
+// built-in kernel), softmax / log_softmax (with use_length and an output dtype),
+// SoftmaxActivation and SoftmaxOutput, forward and backward. Softmax runs one block per lane
+// with warp-shuffle reductions.
 #include <cfloat>
 #include <vector>
 
 #include "cuda/cuda_common.cuh"
-#include "ops/activation_op.h"
 #include "ops/dot_op.h"
 #include "ops/fully_connected.h"
 #include "ops/softmax_op.h"
@@ -162,117 +162,152 @@ void FCBackward(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<
   });
 }
 
-// ---- Activation --------------------------------------------------------------------------------
-template <class T>
-struct ActF {
-  const T* x;
-  int t;
-  AX_HD T operator()(int64_t i) const { return ActForward<T>(t, x[i]); }
-};
-template <class T>
-struct ActGradF {
-  const T *dy, *x, *y;
-  int t;
-  AX_HD T operator()(int64_t i) const { return dy[i] * ActDeriv<T>(t, x[i], y[i]); }
-};
-void ActCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
-                const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
-  const int t = attrs.get<ActParam>().act_type;
-  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
-    Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(), ActF<T>{in[0].ptr<T>(), t}, "Activation");
-  });
-}
-void ActGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
-                    const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
-  const int t = attrs.get<ActParam>().act_type;
-  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
-    Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(), ActGradF<T>{in[0].ptr<T>(), in[1].ptr<T>(), in[2].ptr<T>(), t},
-        "_backward_Activation");
-  });
-}
-
 // ---- softmax ---------------------------------------------------------------------------------
 struct Layout {
   int64_t outer, n, inner;
 };
 Layout AxisLayout(const TShape& s, int axis) { return {s.ProdRange(0, axis), s[axis], s.ProdRange(axis + 1, s.ndim())}; }
 
-// One block per lane (outer x inner); element k of a lane at base + k * inner.
-template <bool kLog, class T>
-__global__ void SoftmaxKernel(Layout L, T rt, const T* x, T* y, bool add) {
+// One block per lane (outer x inner); element k of a lane at base + k * inner. With lengths (len
+// not null) a lane uses its first len[lane] elements and the rest get 0. Accumulation in double
+// when the input or output is float64, else float (softmax_op.cc's SmAcc).
+template <class A, class B>
+using SmAcc = std::conditional_t<std::is_same_v<A, double> || std::is_same_v<B, double>, double, float>;
+
+template <class I>
+__device__ inline int64_t LaneLength(const I* len, int64_t lane, int64_t n) {
+  if (!len) return n;
+  const int64_t m = static_cast<int64_t>(len[lane]);
+  return m < 0 ? 0 : (m > n ? n : m);
+}
+
+template <bool kLog, class D, class O, class I>
+__global__ void SoftmaxKernel(Layout L, double temp, const D* x, O* y, const I* len, bool add) {
+  using AT = SmAcc<D, O>;
+  const AT rt = AT(1.0 / temp);
   const int64_t lane = blockIdx.x, o = lane / L.inner, j = lane % L.inner, base = o * L.n * L.inner + j;
-  T mx = -INFINITY;
-  for (int64_t k = threadIdx.x; k < L.n; k += blockDim.x) mx = max(mx, x[base + k * L.inner]);
+  const int64_t m = LaneLength(len, lane, L.n);
+  AT mx = -INFINITY;
+  for (int64_t k = threadIdx.x; k < m; k += blockDim.x) mx = max(mx, AT(x[base + k * L.inner]));
   mx = BlockReduce(mx, MaxOp());
-  T sum = 0;
-  for (int64_t k = threadIdx.x; k < L.n; k += blockDim.x) sum += exp((x[base + k * L.inner] - mx) * rt);
+  AT sum = 0;
+  for (int64_t k = threadIdx.x; k < m; k += blockDim.x) sum += exp((AT(x[base + k * L.inner]) - mx) * rt);
   sum = BlockReduce(sum, SumOp());
-  const T ls = log(sum), inv = T(1) / sum;
+  const AT ls = log(sum), inv = AT(1) / sum;
   for (int64_t k = threadIdx.x; k < L.n; k += blockDim.x) {
     const int64_t i = base + k * L.inner;
-    T v = kLog ? (x[i] - mx) * rt - ls : exp((x[i] - mx) * rt) * inv;
-    y[i] = add ? y[i] + v : v;
+    const AT v = k >= m ? AT(0) : kLog ? (AT(x[i]) - mx) * rt - ls : exp((AT(x[i]) - mx) * rt) * inv;
+    y[i] = add ? O(AT(y[i]) + v) : O(v);
   }
 }
 
-template <bool kLog, class T>
-__global__ void SoftmaxGradKernel(Layout L, T rt, const T* dy, const T* y, T* dx, bool add) {
+// dx = y * (dy - sum(dy * y)) / T for softmax, (dy - exp(y) * sum(dy)) / T for log_softmax.
+template <bool kLog, class O, class D, class I>
+__global__ void SoftmaxGradKernel(Layout L, double temp, const O* dy, const O* y, D* dx, const I* len, bool add) {
+  using AT = SmAcc<O, D>;
+  const AT rt = AT(1.0 / temp);
   const int64_t lane = blockIdx.x, o = lane / L.inner, j = lane % L.inner, base = o * L.n * L.inner + j;
-  T s = 0;
-  for (int64_t k = threadIdx.x; k < L.n; k += blockDim.x) {
+  const int64_t m = LaneLength(len, lane, L.n);
+  AT s = 0;
+  for (int64_t k = threadIdx.x; k < m; k += blockDim.x) {
     const int64_t i = base + k * L.inner;
-    s += kLog ? dy[i] : dy[i] * y[i];
+    s += kLog ? AT(dy[i]) : AT(dy[i]) * AT(y[i]);
   }
   s = BlockReduce(s, SumOp());
   for (int64_t k = threadIdx.x; k < L.n; k += blockDim.x) {
     const int64_t i = base + k * L.inner;
-    T v = kLog ? (dy[i] - exp(y[i]) * s) * rt : y[i] * (dy[i] - s) * rt;
-    dx[i] = add ? dx[i] + v : v;
+    const AT v = k >= m ? AT(0) : kLog ? (AT(dy[i]) - exp(AT(y[i])) * s) * rt : AT(y[i]) * (AT(dy[i]) - s) * rt;
+    dx[i] = add ? D(AT(dx[i]) + v) : D(v);
   }
 }
 
 int64_t Lanes(const Layout& L) { return L.outer * L.inner; }
 
-template <bool kLog, class T>
-void LaunchSoftmax(const OpContext& ctx, const Layout& L, double temp, const T* x, T* y, OpReq req) {
-  if (req == OpReq::kNull || Lanes(L) == 0 || L.n == 0) return;
-  AX_CHECK(Lanes(L) < (int64_t(1) << 31), AX_ERR_NOT_SUPPORTED, "softmax: too many lanes for the GPU kernel");
-  SoftmaxKernel<kLog, T><<<unsigned(Lanes(L)), kReduceThreads, 0, Stream(ctx)>>>(L, T(1.0 / temp), x, y, req == OpReq::kAdd);
+// false when there is nothing to do
+bool SoftmaxLaunchable(const Layout& L, OpReq req, const char* who) {
+  if (req == OpReq::kNull || Lanes(L) == 0 || L.n == 0) return false;
+  AX_CHECK(Lanes(L) < (int64_t(1) << 31), AX_ERR_NOT_SUPPORTED, who, ": too many lanes for the GPU kernel");
+  return true;
+}
+
+template <bool kLog, class D, class O = D, class I = int32_t>
+void LaunchSoftmax(const OpContext& ctx, const Layout& L, double temp, const D* x, O* y, OpReq req,
+                   const I* len = nullptr) {
+  if (!SoftmaxLaunchable(L, req, "softmax")) return;
+  SoftmaxKernel<kLog, D, O, I><<<unsigned(Lanes(L)), kReduceThreads, 0, Stream(ctx)>>>(L, temp, x, y, len,
+                                                                                      req == OpReq::kAdd);
   AX_CUDA_LAUNCHED("softmax");
 }
-
-const SoftmaxParam& CheckSoftmax(const NodeAttrs& attrs, int ndim, int in_dtype, int out_dtype, int* axis) {
-  const auto& p = attrs.get<SoftmaxParam>();
-  AX_CHECK(!p.use_length.value_or(false), AX_ERR_NOT_SUPPORTED, attrs.Who(), ": use_length has no GPU kernel yet");
-  AX_CHECK(in_dtype == out_dtype, AX_ERR_NOT_SUPPORTED, attrs.Who(),
-           ": a dtype other than the input's has no GPU kernel yet");
-  *axis = p.axis < 0 ? p.axis + ndim : p.axis;
-  return p;
+template <bool kLog, class O, class D, class I = int32_t>
+void LaunchSoftmaxGrad(const OpContext& ctx, const Layout& L, double temp, const O* dy, const O* y, D* dx, OpReq req,
+                       const I* len = nullptr) {
+  if (!SoftmaxLaunchable(L, req, "softmax backward")) return;
+  SoftmaxGradKernel<kLog, O, D, I><<<unsigned(Lanes(L)), kReduceThreads, 0, Stream(ctx)>>>(L, temp, dy, y, dx, len,
+                                                                                          req == OpReq::kAdd);
+  AX_CUDA_LAUNCHED("softmax backward");
 }
 
+// Runs body(len) with len the typed lengths input (use_length) or a null int32_t pointer.
+template <class Body>
+void WithLengths(const NodeAttrs& attrs, const std::vector<TBlob>& in, size_t len_input, Body body) {
+  if (!attrs.get<SoftmaxParam>().use_length.value_or(false)) {
+    body(static_cast<const int32_t*>(nullptr));
+    return;
+  }
+  AX_GPU_INDEX_SWITCH(in[len_input].dtype, I, attrs.Who(), { body(in[len_input].ptr<I>()); });
+}
+
+int SoftmaxAxis(const NodeAttrs& attrs, int ndim) {  // validated by shape inference
+  const int a = attrs.get<SoftmaxParam>().axis;
+  return a < 0 ? a + ndim : a;
+}
+
+// inputs: data[, length]
 template <bool kLog>
 void SoftmaxCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                     const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
-  int axis;
-  const auto& p = CheckSoftmax(attrs, in[0].shape.ndim(), in[0].dtype, out[0].dtype, &axis);
-  Layout L = AxisLayout(in[0].shape, axis);
-  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
-    LaunchSoftmax<kLog, T>(ctx, L, p.temperature.value_or(1.0), in[0].ptr<T>(), out[0].ptr<T>(), req[0]);
+  const Layout L = AxisLayout(in[0].shape, SoftmaxAxis(attrs, in[0].shape.ndim()));
+  const double t = attrs.get<SoftmaxParam>().temperature.value_or(1.0);
+  AX_GPU_FLOAT_SWITCH(in[0].dtype, D, attrs.Who(), {
+    AX_GPU_FLOAT_SWITCH(out[0].dtype, O, attrs.Who(), {
+      WithLengths(attrs, in, 1, [&](auto len) {
+        LaunchSoftmax<kLog>(ctx, L, t, in[0].ptr<D>(), out[0].ptr<O>(), req[0], len);
+      });
+    });
   });
 }
 
-// inputs: ograd, output, data (shape and dtype only)
+// inputs: ograd, output, data (shape and dtype only)[, length]
 template <bool kLog>
 void SoftmaxGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                         const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
-  int axis;
-  const auto& p = CheckSoftmax(attrs, in[2].shape.ndim(), in[1].dtype, out[0].dtype, &axis);
-  Layout L = AxisLayout(in[2].shape, axis);
-  if (req[0] == OpReq::kNull || Lanes(L) == 0 || L.n == 0) return;
+  const Layout L = AxisLayout(in[2].shape, SoftmaxAxis(attrs, in[2].shape.ndim()));
+  const double t = attrs.get<SoftmaxParam>().temperature.value_or(1.0);
+  AX_GPU_FLOAT_SWITCH(in[1].dtype, O, attrs.Who(), {
+    AX_GPU_FLOAT_SWITCH(out[0].dtype, D, attrs.Who(), {
+      WithLengths(attrs, in, 3, [&](auto len) {
+        LaunchSoftmaxGrad<kLog>(ctx, L, t, in[0].ptr<O>(), in[1].ptr<O>(), out[0].ptr<D>(), req[0], len);
+      });
+    });
+  });
+}
+
+// ---- SoftmaxActivation: softmax over axis 1 (mode channel) or the last axis (instance) ---------
+Layout SoftmaxActLayout(const NodeAttrs& attrs, const TShape& s) {
+  return AxisLayout(s, attrs.get<SoftmaxActParam>().mode == 0 ? 1 : s.ndim() - 1);
+}
+void SoftmaxActCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                       const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  const Layout L = SoftmaxActLayout(attrs, in[0].shape);
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(),
+                      { LaunchSoftmax<false, T>(ctx, L, 1.0, in[0].ptr<T>(), out[0].ptr<T>(), req[0]); });
+}
+// inputs: ograd, output
+void SoftmaxActGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                           const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  const Layout L = SoftmaxActLayout(attrs, in[1].shape);
   AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
-    SoftmaxGradKernel<kLog, T><<<unsigned(Lanes(L)), kReduceThreads, 0, Stream(ctx)>>>(
-        L, T(1.0 / p.temperature.value_or(1.0)), in[0].ptr<T>(), in[1].ptr<T>(), out[0].ptr<T>(), req[0] == OpReq::kAdd);
-    AX_CUDA_LAUNCHED("softmax backward");
+    LaunchSoftmaxGrad<false>(ctx, L, 1.0, in[0].ptr<T>(), in[1].ptr<T>(), out[0].ptr<T>(), req[0]);
   });
 }
 
@@ -376,12 +411,12 @@ void RegisterNNKernels() {
   SetKernel("_backward_batch_dot", BatchDotBackwardCompute);
   SetKernel("FullyConnected", FCForward);
   SetKernel("_backward_FullyConnected", FCBackward);
-  SetKernel("Activation", ActCompute);
-  SetKernel("_backward_Activation", ActGradCompute);
   SetKernel("softmax", SoftmaxCompute<false>);
   SetKernel("log_softmax", SoftmaxCompute<true>);
   SetKernel("_backward_softmax", SoftmaxGradCompute<false>);
   SetKernel("_backward_log_softmax", SoftmaxGradCompute<true>);
+  SetKernel("SoftmaxActivation", SoftmaxActCompute);
+  SetKernel("_backward_SoftmaxActivation", SoftmaxActGradCompute);
   SetKernel("SoftmaxOutput", SoftmaxOutputCompute);
   SetKernel("_backward_SoftmaxOutput", SoftmaxOutputGradCompute);
 }

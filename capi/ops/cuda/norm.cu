@@ -1,6 +1,7 @@
 // CUDA kernels of BatchNorm and its gradient: one block per channel, the batch statistics by
 // block reductions (in double), the moving statistics updated by the gradient in training, as on
-// the CPU (norm_op.cc).
+// the CPU (norm_op.cc); LayerNorm: one block per normalised row, gamma/beta gradients one block
+// per channel.
 #include "cuda/cuda_common.cuh"
 #include "ops/norm_op.h"
 
@@ -125,7 +126,123 @@ void BNBackwardCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::
   });
 }
 
+// ---- LayerNorm ---------------------------------------------------------------------------------
+// Row r (of outer x inner) normalises C elements at stride inner from base(r).
+AX_HD inline int64_t LNBase(const AxisView& v, int64_t r) { return (r / v.inner) * v.C * v.inner + r % v.inner; }
+
+template <class T>
+__global__ void LNForwardKernel(AxisView v, double eps, const T* x, const T* gamma, const T* beta, T* y, T* mean,
+                                T* sd, int req) {
+  const int64_t rows = v.outer * v.inner, C = v.C, st = v.inner;
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    const T* xr = x + LNBase(v, r);
+    double s = 0;
+    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) s += double(xr[c * st]);
+    const double m = C ? BlockReduce(s, SumOp()) / double(C) : 0.0;
+    double q = 0;
+    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) q += (double(xr[c * st]) - m) * (double(xr[c * st]) - m);
+    q = BlockReduce(q, SumOp());
+    const double sdv = sqrt((C ? q / double(C) : 0.0) + eps);
+    if (threadIdx.x == 0) {
+      mean[r] = T(m);
+      sd[r] = T(sdv);
+    }
+    if (req == int(OpReq::kNull)) continue;
+    const T mt = T(m), inv = T(1.0 / sdv);
+    T* yr = y + LNBase(v, r);
+    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
+      const T val = (xr[c * st] - mt) * inv * gamma[c] + beta[c];
+      yr[c * st] = req == int(OpReq::kAdd) ? yr[c * st] + val : val;
+    }
+  }
+}
+
+template <class T>
+__global__ void LNDataGradKernel(AxisView v, const T* dy, const T* x, const T* gamma, const T* mean, const T* sd,
+                                 T* dx, bool add) {
+  const int64_t rows = v.outer * v.inner, C = v.C, st = v.inner;
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    const int64_t base = LNBase(v, r);
+    const double m = double(mean[r]), inv = 1.0 / double(sd[r]);
+    double sg = 0, sgx = 0;
+    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
+      const double xh = (double(x[base + c * st]) - m) * inv, gg = double(dy[base + c * st]) * double(gamma[c]);
+      sg += gg;
+      sgx += gg * xh;
+    }
+    sg = BlockReduce(sg, SumOp());
+    sgx = BlockReduce(sgx, SumOp());
+    const double mg = sg / double(C), mgx = sgx / double(C);
+    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
+      const int64_t i = base + c * st;
+      const double xh = (double(x[i]) - m) * inv;
+      const T val = T((double(dy[i]) * double(gamma[c]) - mg - xh * mgx) * inv);
+      dx[i] = add ? dx[i] + val : val;
+    }
+  }
+}
+
+// dgamma[c] = sum over rows of dy * xhat, dbeta[c] = sum of dy: one block per channel.
+template <class T>
+__global__ void LNParamGradKernel(AxisView v, const T* dy, const T* x, const T* mean, const T* sd, T* dg, T* db,
+                                  int rg, int rb) {
+  const int64_t c = blockIdx.x, rows = v.outer * v.inner;
+  double gs = 0, bs = 0;
+  for (int64_t r = threadIdx.x; r < rows; r += blockDim.x) {
+    const int64_t i = LNBase(v, r) + c * v.inner;
+    const double g = double(dy[i]);
+    gs += g * (double(x[i]) - double(mean[r])) / double(sd[r]);
+    bs += g;
+  }
+  gs = BlockReduce(gs, SumOp());
+  bs = BlockReduce(bs, SumOp());
+  if (threadIdx.x != 0) return;
+  if (rg == int(OpReq::kAdd)) dg[c] += T(gs);
+  else if (rg != int(OpReq::kNull)) dg[c] = T(gs);
+  if (rb == int(OpReq::kAdd)) db[c] += T(bs);
+  else if (rb != int(OpReq::kNull)) db[c] = T(bs);
+}
+
+unsigned RowGrid(int64_t rows) { return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(rows, 1 << 20))); }
+
+// (data, gamma, beta) -> (output, mean, std)
+void LNCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+               const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  const AxisView v = View(in[0].shape, attrs.get<LNParam>().axis);
+  if (v.outer * v.inner == 0) return;
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
+    LNForwardKernel<<<RowGrid(v.outer * v.inner), kReduceThreads, 0, Stream(ctx)>>>(
+        v, double(attrs.get<LNParam>().eps), in[0].ptr<T>(), in[1].ptr<T>(), in[2].ptr<T>(), out[0].ptr<T>(),
+        out[1].ptr<T>(), out[2].ptr<T>(), int(req[0]));
+    AX_CUDA_LAUNCHED("LayerNorm");
+  });
+}
+
+// (ograd, data, gamma, mean, std) -> (data, gamma, beta grads)
+void LNBackwardCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                       const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  const AxisView v = View(in[1].shape, attrs.get<LNParam>().axis);
+  const int64_t rows = v.outer * v.inner;
+  cudaStream_t st = Stream(ctx);
+  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
+    if (req[0] != OpReq::kNull && rows > 0 && v.C > 0) {
+      LNDataGradKernel<<<RowGrid(rows), kReduceThreads, 0, st>>>(v, in[0].ptr<T>(), in[1].ptr<T>(), in[2].ptr<T>(),
+                                                                 in[3].ptr<T>(), in[4].ptr<T>(), out[0].ptr<T>(),
+                                                                 req[0] == OpReq::kAdd);
+      AX_CUDA_LAUNCHED("_backward_LayerNorm data");
+    }
+    if ((req[1] != OpReq::kNull || req[2] != OpReq::kNull) && v.C > 0) {
+      LNParamGradKernel<<<unsigned(v.C), kReduceThreads, 0, st>>>(v, in[0].ptr<T>(), in[1].ptr<T>(), in[3].ptr<T>(),
+                                                                  in[4].ptr<T>(), out[1].ptr<T>(), out[2].ptr<T>(),
+                                                                  int(req[1]), int(req[2]));
+      AX_CUDA_LAUNCHED("_backward_LayerNorm gamma/beta");
+    }
+  });
+}
+
 void RegisterNormKernels() {
+  SetKernel("LayerNorm", LNCompute);
+  SetKernel("_backward_LayerNorm", LNBackwardCompute);
   SetKernel("BatchNorm", BNCompute);
   SetKernel("_backward_BatchNorm", BNBackwardCompute);
 }

@@ -1,7 +1,9 @@
-// CUDA kernels of reductions and broadcasts: sum, mean, max, min over axes, _reduce_sum_like (the
-// gradient of broadcasting), and broadcast_like / broadcast_to / broadcast_axis /
+// CUDA kernels of reductions and broadcasts: sum, mean, prod, nansum, nanprod, max, min and norm
+// over axes, argmax / argmin, the gradients _backward_prod and _backward_norm, _reduce_sum_like
+// (the gradient of broadcasting), and broadcast_like / broadcast_to / broadcast_axis /
 // _broadcast_reduced. A reduction runs one block per output with a warp-shuffle block reduction
-// (cuda_common.cuh); accumulation is in double for floats and int64 for integers.
+// (cuda_common.cuh), with the CPU's accumulators (reduce_op.cc: double for floats, wrapping 64-bit
+// integers) and the CPU's way of storing the result.
 #include <cfloat>
 #include <limits>
 
@@ -38,68 +40,356 @@ RedPlan MakeRedPlan(const TShape& x, const bool* red) {
   return p;
 }
 
-template <class A, class Op>
-__device__ inline A Identity() {
-  if constexpr (std::is_same_v<Op, SumOp>) return A(0);
-  else if constexpr (std::is_floating_point_v<A>) return std::is_same_v<Op, MaxOp> ? A(-INFINITY) : A(INFINITY);
-  else return std::is_same_v<Op, MaxOp> ? std::numeric_limits<A>::lowest() : std::numeric_limits<A>::max();
-}
+// ---- reducers (reduce_op.cc's SumR, ProdR, ExtR, NormR): accumulator A, Init, Put, the block
+// combiner Op, and Fin giving the stored value (double, or int64_t for exact integers) ---------
+template <class T> constexpr bool kIsFloat = std::is_floating_point_v<T>;
 
-template <class T, class Op, bool kMean>
-__global__ void ReduceKernel(RedPlan p, int64_t nout, const T* x, T* y, bool add) {
-  using A = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+template <class T, bool kMean, bool kSkipNaN = false>  // sum, mean; nansum with kSkipNaN
+struct SumP {
+  using A = std::conditional_t<kIsFloat<T>, double, uint64_t>;  // integers wrap as on the CPU
+  using Op = SumOp;
+  static AX_HD A Init() { return A(0); }
+  static AX_HD A Put(A a, T x) {
+    const A v = static_cast<A>(x);
+    if constexpr (kSkipNaN && kIsFloat<T>) return v == v ? a + v : a;
+    return a + v;
+  }
+  static AX_HD auto Fin(A a, int64_t n) {
+    if constexpr (kIsFloat<T>) {
+      return kMean ? a / double(n) : a;
+    } else {
+      int64_t v = static_cast<int64_t>(a);
+      if (kMean) v = n > 0 ? v / n : 0;
+      return v;
+    }
+  }
+};
+template <class T, bool kSkipNaN>  // prod; nanprod with kSkipNaN
+struct ProdP {
+  using A = std::conditional_t<kIsFloat<T>, double, uint64_t>;
+  using Op = MulOp;
+  static AX_HD A Init() { return A(1); }
+  static AX_HD A Put(A a, T x) {
+    const A v = static_cast<A>(x);
+    if constexpr (kSkipNaN && kIsFloat<T>) return v == v ? a * v : a;
+    return a * v;
+  }
+  static AX_HD auto Fin(A a, int64_t) {
+    if constexpr (kIsFloat<T>) return a;
+    else return static_cast<int64_t>(a);
+  }
+};
+template <class T, bool kMax>  // max, min: NaN wins
+struct ExtP {
+  using A = T;
+  using Op = std::conditional_t<kMax, MaxOp, MinOp>;
+  static AX_HD A Init() {
+    if constexpr (kIsFloat<T>) return kMax ? A(-INFINITY) : A(INFINITY);
+    else return kMax ? std::numeric_limits<A>::lowest() : std::numeric_limits<A>::max();
+  }
+  static AX_HD A Put(A a, T x) { return Op()(a, x); }
+  static AX_HD auto Fin(A a, int64_t) {
+    if constexpr (kIsFloat<T>) return double(a);
+    else return int64_t(a);
+  }
+};
+template <class T, int kOrd>  // norm: L1 or L2, in double
+struct NormP {
+  using A = double;
+  using Op = SumOp;
+  static AX_HD A Init() { return 0.0; }
+  static AX_HD A Put(A a, T x) {
+    const double v = static_cast<double>(x);
+    return a + (kOrd == 1 ? fabs(v) : v * v);
+  }
+  static AX_HD double Fin(A a, int64_t) { return kOrd == 1 ? a : sqrt(a); }
+};
+
+// One block per output (grid-stride over outputs): x (T) reduced into y (OT), stored as the CPU.
+template <class T, class OT, class P>
+__global__ void ReduceKernel(RedPlan p, int64_t nout, const T* x, OT* y, bool add) {
+  using A = typename P::A;
   for (int64_t o = blockIdx.x; o < nout; o += gridDim.x) {
     int64_t base = 0, rem = o;
     for (int d = p.nk - 1; d >= 0; --d) {
       base += (rem % p.kd[d]) * p.ks[d];
       rem /= p.kd[d];
     }
-    A acc = Identity<A, Op>();
+    A acc = P::Init();
     for (int64_t r = threadIdx.x; r < p.R; r += blockDim.x) {
       int64_t off = 0, q = r;
       for (int d = p.nr - 1; d >= 0; --d) {
         off += (q % p.rd[d]) * p.rs[d];
         q /= p.rd[d];
       }
-      acc = Op()(acc, A(x[base + off]));
+      acc = P::Put(acc, x[base + off]);
     }
-    acc = BlockReduce(acc, Op());
-    if (threadIdx.x == 0) {
-      T v = kMean ? T(acc / A(p.R > 0 ? p.R : 1)) : T(acc);
-      y[o] = add ? T(y[o] + v) : v;
-    }
+    acc = BlockReduce(acc, typename P::Op());
+    if (threadIdx.x == 0) StoreD(y, o, P::Fin(acc, p.R), add);
   }
 }
 
-template <class Op, bool kMean = false>
+unsigned OutputGrid(int64_t nout) { return static_cast<unsigned>(std::min<int64_t>(nout, 1 << 20)); }
+
+template <template <class> class PT>
 void Reduce(const OpContext& ctx, const char* who, const TBlob& x, const bool* red, const TBlob& y, OpReq req) {
   if (req == OpReq::kNull || y.Size() == 0) return;
   RedPlan p = MakeRedPlan(x.shape, red);
   if (x.Size() == 0) p.R = 0;
-  const int64_t nout = y.Size();
-  const unsigned grid = static_cast<unsigned>(std::min<int64_t>(nout, 1 << 20));
   AX_GPU_TYPE_SWITCH(y.dtype, T, who, {
-    ReduceKernel<T, Op, kMean><<<grid, kReduceThreads, 0, Stream(ctx)>>>(p, nout, x.ptr<T>(), y.ptr<T>(),
-                                                                        req == OpReq::kAdd);
+    ReduceKernel<T, T, PT<T>><<<OutputGrid(y.Size()), kReduceThreads, 0, Stream(ctx)>>>(p, y.Size(), x.ptr<T>(),
+                                                                                      y.ptr<T>(), req == OpReq::kAdd);
     AX_CUDA_LAUNCHED(who);
   });
 }
+template <class T> using SumOf = SumP<T, false>;
+template <class T> using MeanOf = SumP<T, true>;
+template <class T> using NanSumOf = SumP<T, false, true>;
+template <class T> using ProdOf = ProdP<T, false>;
+template <class T> using NanProdOf = ProdP<T, true>;
+template <class T> using MaxOf = ExtP<T, true>;
+template <class T> using MinOf = ExtP<T, false>;
 
-void ReducedAxes(const ReduceParam& prm, int nd, bool* red) {  // validated by shape inference
-  const bool all = !prm.axis.has || prm.axis.v.empty();
+void ReducedAxes(const OptShape& axis, bool exclude, int nd, bool* red) {  // validated by shape inference
+  const bool all = !axis.has || axis.v.empty();
   for (int i = 0; i < nd; ++i) red[i] = all;
   if (all) return;
-  for (int64_t a : prm.axis.v) red[a < 0 ? a + nd : a] = true;
-  if (prm.exclude)
+  for (int64_t a : axis.v) red[a < 0 ? a + nd : a] = true;
+  if (exclude)
     for (int i = 0; i < nd; ++i) red[i] = !red[i];
 }
 
-template <class Op, bool kMean>
+template <template <class> class PT>
 void ReduceCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                    const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  const auto& prm = attrs.get<ReduceParam>();
   bool red[kMaxNDim];
-  ReducedAxes(attrs.get<ReduceParam>(), in[0].shape.ndim(), red);
-  Reduce<Op, kMean>(ctx, attrs.Who().c_str(), in[0], red, out[0], req[0]);
+  ReducedAxes(prm.axis, prm.exclude, in[0].shape.ndim(), red);
+  Reduce<PT>(ctx, attrs.Who().c_str(), in[0], red, out[0], req[0]);
+}
+
+// ---- norm and the gradients of prod and norm ------------------------------------------------------
+void NormCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                 const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  if (req[0] == OpReq::kNull || out[0].Size() == 0) return;
+  const auto& prm = attrs.get<NormParam>();
+  bool red[kMaxNDim];
+  ReducedAxes(prm.axis, false, in[0].shape.ndim(), red);
+  RedPlan p = MakeRedPlan(in[0].shape, red);
+  if (in[0].Size() == 0) p.R = 0;
+  const int64_t nout = out[0].Size();
+  AX_GPU_TYPE_SWITCH(in[0].dtype, T, attrs.Who(), {
+    AX_GPU_TYPE_SWITCH(out[0].dtype, OT, attrs.Who(), {
+      if (prm.ord == 1)
+        ReduceKernel<T, OT, NormP<T, 1>><<<OutputGrid(nout), kReduceThreads, 0, Stream(ctx)>>>(
+            p, nout, in[0].ptr<T>(), out[0].ptr<OT>(), req[0] == OpReq::kAdd);
+      else
+        ReduceKernel<T, OT, NormP<T, 2>><<<OutputGrid(nout), kReduceThreads, 0, Stream(ctx)>>>(
+            p, nout, in[0].ptr<T>(), out[0].ptr<OT>(), req[0] == OpReq::kAdd);
+      AX_CUDA_LAUNCHED("norm");
+    });
+  });
+}
+
+// The index of x's element i in the reduced array (x's shape with the reduced axes set to 1).
+struct ReducedIndex {
+  GatherPlan p;  // sx: the reduced array's strides, 0 on reduced axes
+  AX_HD int64_t operator()(int64_t i) const {
+    int64_t s = 0;
+    for (int d = p.nd - 1; d >= 0; --d) {
+      s += (i % p.out[d]) * p.sx[d];
+      i /= p.out[d];
+    }
+    return s;
+  }
+};
+ReducedIndex MakeReducedIndex(const TShape& x, const bool* red) {
+  ReducedIndex r;
+  r.p.nd = x.ndim();
+  int64_t acc = 1;
+  for (int d = x.ndim() - 1; d >= 0; --d) {
+    r.p.out[d] = x[d];
+    r.p.sx[d] = red[d] ? 0 : acc;
+    acc *= red[d] ? 1 : x[d];
+  }
+  return r;
+}
+
+// Per output: the product of the nonzero elements (NaN skipped with kSkipNaN) and the zero count.
+template <class T, bool kSkipNaN>
+__global__ void NonzeroProdKernel(RedPlan p, int64_t nout, const T* x, double* prod, int64_t* zeros) {
+  for (int64_t o = blockIdx.x; o < nout; o += gridDim.x) {
+    int64_t base = 0, rem = o;
+    for (int d = p.nk - 1; d >= 0; --d) {
+      base += (rem % p.kd[d]) * p.ks[d];
+      rem /= p.kd[d];
+    }
+    double pr = 1;
+    int64_t z = 0;
+    for (int64_t r = threadIdx.x; r < p.R; r += blockDim.x) {
+      int64_t off = 0, q = r;
+      for (int d = p.nr - 1; d >= 0; --d) {
+        off += (q % p.rd[d]) * p.rs[d];
+        q /= p.rd[d];
+      }
+      const double v = static_cast<double>(x[base + off]);
+      if (kSkipNaN && v != v) continue;
+      if (v == 0) ++z;
+      else pr *= v;
+    }
+    pr = BlockReduce(pr, MulOp());
+    z = BlockReduce(z, SumOp());
+    if (threadIdx.x == 0) {
+      prod[o] = pr;
+      zeros[o] = z;
+    }
+  }
+}
+// d prod / d x_i = dy * the product of the other elements (zeros handled exactly)
+template <class T>
+struct ProdGradF {
+  const T *x, *dy;
+  const double* prod;
+  const int64_t* zeros;
+  ReducedIndex ri;
+  bool skip_nan;
+  AX_HD double operator()(int64_t i) const {
+    const int64_t s = ri(i);
+    const double xi = static_cast<double>(x[i]), g = static_cast<double>(dy[s]);
+    if (xi != xi && skip_nan) return 0.0;
+    if (zeros[s] == 0) return g * (prod[s] / xi);
+    if (zeros[s] == 1) return xi == 0 ? g * prod[s] : 0.0;
+    return 0.0;
+  }
+};
+// (ograd, data) -> data's gradient
+void ProdGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                     const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  const TShape& xs = in[1].shape;
+  if (req[0] == OpReq::kNull || xs.Size() == 0) return;
+  const auto& prm = attrs.get<ReduceParam>();
+  bool red[kMaxNDim];
+  ReducedAxes(prm.axis, prm.exclude, xs.ndim(), red);
+  const RedPlan p = MakeRedPlan(xs, red);
+  const int64_t nout = in[0].Size();
+  cudaStream_t st = Stream(ctx);
+  Scratch ws(static_cast<size_t>(nout) * (sizeof(double) + sizeof(int64_t)), st);
+  double* prod = ws.at<double>(0);
+  int64_t* zeros = reinterpret_cast<int64_t*>(prod + nout);
+  AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.Who(), {
+    if (prm.skip_nan)
+      NonzeroProdKernel<T, true><<<OutputGrid(nout), kReduceThreads, 0, st>>>(p, nout, in[1].ptr<T>(), prod, zeros);
+    else
+      NonzeroProdKernel<T, false><<<OutputGrid(nout), kReduceThreads, 0, st>>>(p, nout, in[1].ptr<T>(), prod, zeros);
+    AX_CUDA_LAUNCHED("_backward_prod");
+    MapStore(ctx, xs.Size(), req[0], out[0].ptr<T>(),
+             ProdGradF<T>{in[1].ptr<T>(), in[0].ptr<T>(), prod, zeros, MakeReducedIndex(xs, red), prm.skip_nan},
+             "_backward_prod");
+  });
+}
+
+// d norm / d x = dy * x / norm (0 where the norm is 0) for ord 2, dy * sign(x) for ord 1
+template <class T, class OT>
+struct NormGradF {
+  const T* x;
+  const OT *dy, *y;
+  ReducedIndex ri;
+  bool ord1;
+  AX_HD double operator()(int64_t i) const {
+    const int64_t s = ri(i);
+    const double g = static_cast<double>(dy[s]), n = static_cast<double>(y[s]), xi = static_cast<double>(x[i]);
+    if (ord1) return g * (xi > 0 ? 1.0 : (xi < 0 ? -1.0 : 0.0));
+    return (n == 0 ? 0.0 : g / n) * xi;
+  }
+};
+// (ograd, data, norm) -> data's gradient
+void NormGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                     const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  const auto& prm = attrs.get<NormParam>();
+  const TShape& xs = in[1].shape;
+  bool red[kMaxNDim];
+  ReducedAxes(prm.axis, false, xs.ndim(), red);
+  AX_GPU_TYPE_SWITCH(in[0].dtype, OT, attrs.Who(), {
+    AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.Who(), {
+      MapStore(ctx, xs.Size(), req[0], out[0].ptr<T>(),
+               NormGradF<T, OT>{in[1].ptr<T>(), in[0].ptr<OT>(), in[2].ptr<OT>(), MakeReducedIndex(xs, red),
+                                prm.ord == 1},
+               "_backward_norm");
+    });
+  });
+}
+
+// ---- argmax / argmin -------------------------------------------------------------------------------
+// Does candidate (v2, i2) replace (v, i)? The first NaN wins, then the extreme, ties to the lower
+// index; i == -1 is empty. Candidates of one thread come in increasing index.
+template <class T, bool kMax>
+AX_HD inline bool ArgBetter(T v, int64_t i, T v2, int64_t i2) {
+  if (i2 < 0) return false;
+  if (i < 0) return true;
+  if constexpr (kIsFloat<T>) {
+    const bool n = v != v, n2 = v2 != v2;
+    if (n || n2) return n2 && (!n || i2 < i);
+  }
+  return (kMax ? v2 > v : v2 < v) || (v2 == v && i2 < i);
+}
+
+// One block per output (outer x inner): the index along K of the first extreme.
+template <class T, bool kMax>
+__global__ void ArgKernel(int64_t nout, int64_t K, int64_t inner, const T* x, T* y, bool add) {
+  __shared__ T sv[kReduceThreads / 32];
+  __shared__ int64_t si[kReduceThreads / 32];
+  for (int64_t o = blockIdx.x; o < nout; o += gridDim.x) {
+    const T* base = x + (o / inner) * K * inner + o % inner;
+    T v = T(0);
+    int64_t i = -1;
+    for (int64_t k = threadIdx.x; k < K; k += blockDim.x)
+      if (ArgBetter<T, kMax>(v, i, base[k * inner], k)) {
+        v = base[k * inner];
+        i = k;
+      }
+    for (int off = 16; off > 0; off /= 2) {
+      const T v2 = __shfl_down_sync(0xffffffffu, v, off);
+      const int64_t i2 = __shfl_down_sync(0xffffffffu, i, off);
+      if (ArgBetter<T, kMax>(v, i, v2, i2)) {
+        v = v2;
+        i = i2;
+      }
+    }
+    if (threadIdx.x % 32 == 0) {
+      sv[threadIdx.x / 32] = v;
+      si[threadIdx.x / 32] = i;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      for (int w = 1; w < kReduceThreads / 32; ++w)
+        if (ArgBetter<T, kMax>(v, i, sv[w], si[w])) {
+          v = sv[w];
+          i = si[w];
+        }
+      StoreD(y, o, static_cast<double>(i), add);
+    }
+    __syncthreads();  // sv/si are reused by the next output
+  }
+}
+
+template <bool kMax>
+void ArgCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
+                const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
+  const int64_t nout = out[0].Size();
+  if (req[0] == OpReq::kNull || nout == 0) return;
+  const auto& prm = attrs.get<ArgParam>();
+  const TShape& s = in[0].shape;
+  int64_t K = s.Size(), inner = 1;
+  if (prm.axis) {  // validated by shape inference
+    const int a = static_cast<int>(*prm.axis < 0 ? *prm.axis + s.ndim() : *prm.axis);
+    K = s[a];
+    inner = s.ProdRange(a + 1, s.ndim());
+  }
+  AX_GPU_TYPE_SWITCH(in[0].dtype, T, attrs.Who(), {
+    ArgKernel<T, kMax><<<OutputGrid(nout), kReduceThreads, 0, Stream(ctx)>>>(nout, K, inner, in[0].ptr<T>(),
+                                                                            out[0].ptr<T>(), req[0] == OpReq::kAdd);
+    AX_CUDA_LAUNCHED(attrs.Who().c_str());
+  });
 }
 
 // data (big) summed over the axes along which like (out's shape) broadcasts to it.
@@ -111,7 +401,7 @@ void ReduceSumLikeCompute(const OpContext& ctx, const NodeAttrs& attrs, const st
     int j = i - (big.ndim() - small.ndim());
     red[i] = (j < 0 ? 1 : small[j]) != big[i];
   }
-  Reduce<SumOp>(ctx, attrs.Who().c_str(), in[0], red, out[0], req[0]);
+  Reduce<SumOf>(ctx, attrs.Who().c_str(), in[0], red, out[0], req[0]);
 }
 
 // ---- broadcasts --------------------------------------------------------------------------------
@@ -148,7 +438,7 @@ void BroadcastReducedCompute(const OpContext& ctx, const NodeAttrs& attrs, const
   const auto& prm = attrs.get<ReduceParam>();
   const TShape& like = out[0].shape;
   bool red[kMaxNDim];
-  ReducedAxes(prm, like.ndim(), red);
+  ReducedAxes(prm.axis, prm.exclude, like.ndim(), red);
   TShape keep = like;
   int64_t R = 1;
   for (int i = 0; i < like.ndim(); ++i)
@@ -160,10 +450,18 @@ void BroadcastReducedCompute(const OpContext& ctx, const NodeAttrs& attrs, const
 }
 
 void RegisterReduceKernels() {
-  SetKernel("sum", ReduceCompute<SumOp, false>);
-  SetKernel("mean", ReduceCompute<SumOp, true>);
-  SetKernel("max", ReduceCompute<MaxOp, false>);
-  SetKernel("min", ReduceCompute<MinOp, false>);
+  SetKernel("sum", ReduceCompute<SumOf>);
+  SetKernel("mean", ReduceCompute<MeanOf>);
+  SetKernel("prod", ReduceCompute<ProdOf>);
+  SetKernel("nansum", ReduceCompute<NanSumOf>);
+  SetKernel("nanprod", ReduceCompute<NanProdOf>);
+  SetKernel("max", ReduceCompute<MaxOf>);
+  SetKernel("min", ReduceCompute<MinOf>);
+  SetKernel("norm", NormCompute);
+  SetKernel("_backward_prod", ProdGradCompute);
+  SetKernel("_backward_norm", NormGradCompute);
+  SetKernel("argmax", ArgCompute<true>);
+  SetKernel("argmin", ArgCompute<false>);
   SetKernel("_reduce_sum_like", ReduceSumLikeCompute);
   SetKernel("broadcast_like", BroadcastCompute);
   SetKernel("broadcast_to", BroadcastCompute);

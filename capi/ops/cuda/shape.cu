@@ -1,7 +1,7 @@
 // CUDA kernels of the shape family: the shape-only ops (Reshape, Flatten, expand_dims, squeeze,
 // their gradient _backward_reshape, BlockGrad) as device copies, transpose, Concat with its
-// gradient as strided 2-D copies, and slice / _slice_assign(_scalar) / _backward_slice as strided
-// gathers and scatters over the region (ops/slice_op.h).
+// gradient as row copies (shape_manip.cu's ConcatParts), and slice / _slice_assign(_scalar) /
+// _backward_slice as strided gathers and scatters over the region (ops/slice_op.h).
 #include "cuda/cuda_common.cuh"
 #include "ops/concat_op.h"
 #include "ops/slice_op.h"
@@ -34,40 +34,27 @@ void TransposeCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::v
                      { Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(), GatherF<T>{in[0].ptr<T>(), p}, "transpose"); });
 }
 
-// Copies the parts (outer x dk*inner each) into / out of whole (outer x total*inner).
-void ConcatCopies(const OpContext& ctx, const std::vector<TBlob>& parts, const TBlob& whole, int axis, bool split,
-                  const char* who) {
+// shape_manip.cu: parts side by side along the rows of whole (split: whole -> parts).
+void ConcatParts(const OpContext& ctx, const char* who, const std::vector<TBlob>& parts,
+                 const std::vector<int64_t>& lens, const TBlob& whole, int64_t outer, bool split,
+                 const std::vector<OpReq>& reqs);
+
+void ConcatOn(const OpContext& ctx, const std::vector<TBlob>& parts, const TBlob& whole, int dim, bool split,
+              const std::vector<OpReq>& reqs, const char* who) {
   const TShape& s = whole.shape;
-  const int64_t outer = s.ProdRange(0, axis), inner = s.ProdRange(axis + 1, s.ndim());
-  const size_t item = ItemSize(whole.dtype);
-  const size_t row = static_cast<size_t>(s[axis] * inner) * item;
-  size_t off = 0;
-  for (const TBlob& b : parts) {
-    const size_t w = static_cast<size_t>(b.shape[axis] * inner) * item;
-    if (w > 0 && outer > 0) {
-      char* wp = static_cast<char*>(whole.dptr) + off;
-      if (split)
-        AX_CUDA_CHECK(cudaMemcpy2DAsync(b.dptr, w, wp, row, w, outer, cudaMemcpyDeviceToDevice, Stream(ctx)));
-      else
-        AX_CUDA_CHECK(cudaMemcpy2DAsync(wp, row, b.dptr, w, w, outer, cudaMemcpyDeviceToDevice, Stream(ctx)));
-    }
-    off += w;
-  }
+  const int axis = dim < 0 ? dim + s.ndim() : dim;
+  const int64_t inner = s.ProdRange(axis + 1, s.ndim());
+  std::vector<int64_t> lens;
+  for (const TBlob& b : parts) lens.push_back(b.shape[axis] * inner);
+  ConcatParts(ctx, who, parts, lens, whole, s.ProdRange(0, axis), split, reqs);
 }
 void ConcatCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                    const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
-  if (req[0] == OpReq::kNull) return;
-  AX_CHECK(req[0] != OpReq::kAdd, AX_ERR_NOT_SUPPORTED, attrs.Who(), ": accumulating (req add) has no GPU kernel yet");
-  const int nd = out[0].shape.ndim(), dim = attrs.get<ConcatParam>().dim;
-  ConcatCopies(ctx, in, out[0], dim < 0 ? dim + nd : dim, false, "Concat");
+  ConcatOn(ctx, in, out[0], attrs.get<ConcatParam>().dim, false, req, "Concat");
 }
 void ConcatBackwardCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                            const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
-  for (OpReq r : req)
-    AX_CHECK(r == OpReq::kWrite || r == OpReq::kInplace, AX_ERR_NOT_SUPPORTED, attrs.Who(),
-             ": only plain writes have a GPU kernel yet");
-  const int nd = in[0].shape.ndim(), dim = attrs.get<ConcatParam>().dim;
-  ConcatCopies(ctx, out, in[0], dim < 0 ? dim + nd : dim, true, "_backward_Concat");
+  ConcatOn(ctx, out, in[0], attrs.get<ConcatParam>().dim, true, req, "_backward_Concat");
 }
 
 // ---- slices ------------------------------------------------------------------------------------
