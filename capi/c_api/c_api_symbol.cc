@@ -25,6 +25,11 @@ const Symbol& Sym(AxSymbolHandle h, const char* what) {
   return h->sym;
 }
 
+const Symbol& SymItem(AxSymbolHandle h, const char* fn, const char* name, int i) {
+  Handles::Get()->CheckItem(h, HandleKind::kSymbol, fn, name, i);
+  return h->sym;
+}
+
 GraphExecutor& Exec(AxExecutorHandle h, const char* what) {
   Handles::Get()->Check(h, HandleKind::kExecutor, what);
   return *h->exec;
@@ -52,8 +57,7 @@ void Inputs(int n, const char* const* keys, const AxSymbolHandle* syms, const ch
             const char* count_name, std::vector<Symbol>* args, std::vector<std::string>* names) {
   CheckArrayArg(syms, n, fn, name, count_name);
   for (int i = 0; i < n; ++i) {
-    Handles::Get()->CheckItem(syms[i], HandleKind::kSymbol, fn, name, i);
-    args->push_back(syms[i]->sym);
+    args->push_back(SymItem(syms[i], fn, name, i));
     names->push_back(keys && keys[i] ? keys[i] : "");
   }
 }
@@ -159,10 +163,7 @@ int AxSymbolGroup(int num, const AxSymbolHandle* syms, AxSymbolHandle* out) {
   CheckArrayArg(syms, num, "AxSymbolGroup", "syms", "num");
   AX_CHECK(num >= 1, AX_ERR_INVALID_ARGUMENT, "AxSymbolGroup: num is 0 (a group needs at least one symbol)");
   std::vector<Symbol> v;
-  for (int i = 0; i < num; ++i) {
-    Handles::Get()->CheckItem(syms[i], HandleKind::kSymbol, "AxSymbolGroup", "syms", i);
-    v.push_back(syms[i]->sym);
-  }
+  for (int i = 0; i < num; ++i) v.push_back(SymItem(syms[i], "AxSymbolGroup", "syms", i));
   *out = NewSymbol(Group(v));
   AX_API_END
 }

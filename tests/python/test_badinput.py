@@ -92,3 +92,19 @@ def test_loaders_refuse_bad_files_naming_them(kind, tmp_path):
         assert str(path) in str(ei.value), (name, str(ei.value))
     # the good file still loads, and so does everything else
     assert mx.nd.ones((2,)).asnumpy().tolist() == [1.0, 1.0]
+
+
+# ---- out of memory: an error the caller catches, after which everything works -------------------
+@pytest.mark.parametrize("make", [
+    lambda: mx.nd.zeros((1 << 24, 1 << 24)),  # 1 PiB of float32
+    lambda: mx.nd.broadcast_to(mx.nd.ones((1, 1)), shape=(1 << 24, 1 << 24)),  # an op's output
+    lambda: mx.sym.Variable("x").bind(mx.cpu(), {"x": mx.nd.zeros((1 << 26, 1 << 26), dtype="uint8")}),
+], ids=["zeros", "op-output", "bind-arg"])
+def test_out_of_memory_is_a_catchable_memory_error(make):
+    from axle._lib import AxleMemoryError
+    with pytest.raises(AxleMemoryError, match="out of memory") as ei:
+        make()
+    assert isinstance(ei.value, MemoryError)
+    mx.nd.waitall()
+    a = mx.nd.arange(4)
+    assert (a * 2 + 1).asnumpy().tolist() == [1.0, 3.0, 5.0, 7.0]
