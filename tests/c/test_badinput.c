@@ -59,40 +59,25 @@ static AxExecutorHandle freed_executor(void) {
   return e;
 }
 
-/* expr (which uses H) with H NULL, freed, and a symbol handle in its place; what: the message's
- * name of the argument ("AxNDArrayGetShape: handle"). */
-#define BAD_ARRAY(expr, what)                                                                  \
+/* expr (which uses var) with var NULL, freed, and a handle of another kind in its place; what: the
+ * message's name of the argument ("AxNDArrayGetShape: handle"). var is left at good. */
+#define BAD_HANDLE(var, type, good, freed, foreign, kind, other, expr, what)                   \
   do {                                                                                         \
-    H = NULL;                                                                                  \
+    var = NULL;                                                                                \
     CHECK_ERR(expr, AX_ERR_INVALID_ARGUMENT, what " is NULL");                                 \
-    H = freed_array();                                                                         \
-    CHECK_ERR(expr, AX_ERR_INVALID_HANDLE, what " is not a live NDArray handle");              \
-    H = (AxNDArrayHandle)g_sym;                                                                \
-    CHECK_ERR(expr, AX_ERR_INVALID_HANDLE, what " is a Symbol handle, expected NDArray");      \
-    H = g_arr;                                                                                 \
+    var = freed;                                                                               \
+    CHECK_ERR(expr, AX_ERR_INVALID_HANDLE, what " is not a live " kind " handle");             \
+    var = (type)foreign;                                                                       \
+    CHECK_ERR(expr, AX_ERR_INVALID_HANDLE, what " is a " other " handle, expected " kind);     \
+    var = good;                                                                                \
   } while (0)
 
-#define BAD_SYMBOL(expr, what)                                                                 \
-  do {                                                                                         \
-    S = NULL;                                                                                  \
-    CHECK_ERR(expr, AX_ERR_INVALID_ARGUMENT, what " is NULL");                                 \
-    S = freed_symbol();                                                                        \
-    CHECK_ERR(expr, AX_ERR_INVALID_HANDLE, what " is not a live Symbol handle");               \
-    S = (AxSymbolHandle)g_arr;                                                                 \
-    CHECK_ERR(expr, AX_ERR_INVALID_HANDLE, what " is a NDArray handle, expected Symbol");      \
-    S = g_sym;                                                                                 \
-  } while (0)
-
-#define BAD_EXECUTOR(expr, what)                                                               \
-  do {                                                                                         \
-    E = NULL;                                                                                  \
-    CHECK_ERR(expr, AX_ERR_INVALID_ARGUMENT, what " is NULL");                                 \
-    E = freed_executor();                                                                      \
-    CHECK_ERR(expr, AX_ERR_INVALID_HANDLE, what " is not a live Executor handle");             \
-    E = (AxExecutorHandle)g_sym;                                                               \
-    CHECK_ERR(expr, AX_ERR_INVALID_HANDLE, what " is a Symbol handle, expected Executor");     \
-    E = g_exec;                                                                                \
-  } while (0)
+#define BAD_ARRAY(expr, what) \
+  BAD_HANDLE(H, AxNDArrayHandle, g_arr, freed_array(), g_sym, "NDArray", "Symbol", expr, what)
+#define BAD_SYMBOL(expr, what) \
+  BAD_HANDLE(S, AxSymbolHandle, g_sym, freed_symbol(), g_arr, "Symbol", "NDArray", expr, what)
+#define BAD_EXECUTOR(expr, what) \
+  BAD_HANDLE(E, AxExecutorHandle, g_exec, freed_executor(), g_sym, "Executor", "Symbol", expr, what)
 
 /* Op handles are static: NULL and a pointer that is no op (an array handle). */
 #define BAD_OP(expr, fn)                                                                       \
