@@ -25,12 +25,12 @@ else
 fi
 
 # A sanitizer pass of the C tests: the core and the C test programs built again with
-# AddressSanitizer and UndefinedBehaviorSanitizer (without CUDA, unoptimised: a few minutes), every
-# report fatal. AXLE_SKIP_SANITIZE=1 leaves it out.
+# AddressSanitizer (LeakSanitizer included) and UndefinedBehaviorSanitizer with float-to-integer
+# conversion checks (without CUDA, unoptimised: a few minutes), every report fatal. AXLE_SKIP_SANITIZE=1 leaves it out.
 if [ "${AXLE_SKIP_SANITIZE:-0}" != "1" ]; then
   command -v cmake > /dev/null || python3 -m pip install -q --disable-pip-version-check cmake
   san_dir=build-sanitize
-  cmake -S . -B "$san_dir" -DAXLE_SANITIZE=address,undefined -DAXLE_CUDA=OFF -DCMAKE_BUILD_TYPE=Debug \
+  cmake -S . -B "$san_dir" -DAXLE_SANITIZE=address,undefined,float-cast-overflow -DAXLE_CUDA=OFF -DCMAKE_BUILD_TYPE=Debug \
     -DPython_EXECUTABLE="$(command -v python3)" > "$san_dir.log" 2>&1 || { cat "$san_dir.log"; exit 1; }
   cmake --build "$san_dir" -j "$(nproc)" >> "$san_dir.log" 2>&1 || { tail -50 "$san_dir.log"; exit 1; }
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \

@@ -56,18 +56,36 @@ static const char* KindName(HandleKind k) {
   return "?";
 }
 
-void Handles::Check(const void* h, HandleKind k, const char* what) {
+bool Handles::Live(const void* h, HandleKind k) {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto it = live_.find(h);
+  return it != live_.end() && it->second == k;
+}
+
+void Handles::Fail(const void* h, HandleKind k, const std::string& what) {
   AX_CHECK(h != nullptr, AX_ERR_INVALID_ARGUMENT, what, " is NULL");
   std::lock_guard<std::mutex> lk(mu_);
   auto it = live_.find(h);
   if (it == live_.end()) Throw(AX_ERR_INVALID_HANDLE, what, " is not a live ", KindName(k), " handle (freed or invalid)");
-  if (it->second != k)
-    Throw(AX_ERR_INVALID_HANDLE, what, " is a ", KindName(it->second), " handle, expected ", KindName(k));
+  Throw(AX_ERR_INVALID_HANDLE, what, " is a ", KindName(it->second), " handle, expected ", KindName(k));
+}
+
+void Handles::Check(const void* h, HandleKind k, const char* what) {
+  if (!h || !Live(h, k)) Fail(h, k, what);
+}
+
+void Handles::CheckItem(const void* h, HandleKind k, const char* fn, const char* name, int i) {
+  if (!h || !Live(h, k)) Fail(h, k, StrCat(fn, ": ", name, "[", i, "]"));
 }
 
 int64_t Handles::Count() {
   std::lock_guard<std::mutex> lk(mu_);
   return static_cast<int64_t>(live_.size());
+}
+
+void CheckArrayArg(const void* p, int n, const char* fn, const char* name, const char* count_name) {
+  AX_CHECK(n >= 0, AX_ERR_INVALID_ARGUMENT, fn, ": ", count_name, " is negative (", n, ")");
+  AX_CHECK(n == 0 || p, AX_ERR_INVALID_ARGUMENT, fn, ": argument '", name, "' is NULL (", count_name, " is ", n, ")");
 }
 
 AxNDArrayHandle NewHandle(NDArray a) {

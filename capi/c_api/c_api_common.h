@@ -26,11 +26,16 @@ class Handles {
   void Add(const void* h, HandleKind k);
   // Removes h; false if it was not live with kind k.
   bool Remove(const void* h, HandleKind k);
-  // Throws AX_ERR_INVALID_HANDLE naming `what` unless h is live with kind k.
+  // Throws AX_ERR_INVALID_HANDLE naming `what` unless h is live with kind k (AX_ERR_INVALID_ARGUMENT
+  // when h is NULL).
   void Check(const void* h, HandleKind k, const char* what);
+  // The same for element i of an array argument: the message names "fn: name[i]" (built only on failure).
+  void CheckItem(const void* h, HandleKind k, const char* fn, const char* name, int i);
   int64_t Count();
 
  private:
+  bool Live(const void* h, HandleKind k);
+  [[noreturn]] void Fail(const void* h, HandleKind k, const std::string& what);
   std::mutex mu_;
   std::unordered_map<const void*, HandleKind> live_;
 };
@@ -43,7 +48,13 @@ inline const NDArray& Arr(AxNDArrayHandle h, const char* what) {
   Handles::Get()->Check(h, HandleKind::kNDArray, what);
   return h->arr;
 }
+inline const NDArray& ArrItem(AxNDArrayHandle h, const char* fn, const char* name, int i) {
+  Handles::Get()->CheckItem(h, HandleKind::kNDArray, fn, name, i);
+  return h->arr;
+}
 AxNDArrayHandle NewHandle(NDArray a);
+// An array argument of n elements: n >= 0, and p non-NULL when n > 0 ("fn: argument 'name' is NULL").
+void CheckArrayArg(const void* p, int n, const char* fn, const char* name, const char* count_name);
 
 struct OpDef;
 // The op behind a handle (AX_ERR_INVALID_HANDLE unless it is one); fn names the caller.

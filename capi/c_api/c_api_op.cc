@@ -24,12 +24,13 @@ const OpDef* CheckOp(AxOpHandle h, const char* fn) {
 
 std::vector<std::pair<std::string, std::string>> ParamDict(int n, const char* const* keys, const char* const* vals,
                                                            const char* fn) {
-  AX_CHECK(n >= 0, AX_ERR_INVALID_ARGUMENT, fn, ": num_params is negative");
-  AX_CHECK(n == 0 || (keys && vals), AX_ERR_INVALID_ARGUMENT, fn, ": keys or vals is NULL");
+  CheckArrayArg(keys, n, fn, "keys", "num_params");
+  CheckArrayArg(vals, n, fn, "vals", "num_params");
   std::vector<std::pair<std::string, std::string>> d;
   d.reserve(n);
   for (int i = 0; i < n; ++i) {
-    AX_CHECK(keys[i] && vals[i], AX_ERR_INVALID_ARGUMENT, fn, ": attribute ", i, " has a NULL key or value");
+    AX_CHECK(keys[i], AX_ERR_INVALID_ARGUMENT, fn, ": keys[", i, "] is NULL");
+    AX_CHECK(vals[i], AX_ERR_INVALID_ARGUMENT, fn, ": vals[", i, "] ('", keys[i], "') is NULL");
     d.emplace_back(keys[i], vals[i]);
   }
   return d;
@@ -100,10 +101,16 @@ int AxOpGetInfo(AxOpHandle h, const char** name, const char** doc, int* num_inpu
                 const char** key_var_num_args) {
   AX_API_BEGIN
   const OpDef* op = CheckOp(h, "AxOpGetInfo");
+  AX_CHECK_NOTNULL(name);
+  AX_CHECK_NOTNULL(doc);
+  AX_CHECK_NOTNULL(num_inputs);
+  AX_CHECK_NOTNULL(input_names);
+  AX_CHECK_NOTNULL(num_params);
+  AX_CHECK_NOTNULL(param_names);
+  AX_CHECK_NOTNULL(param_types);
+  AX_CHECK_NOTNULL(param_docs);
+  AX_CHECK_NOTNULL(key_var_num_args);
   const OpInfo& info = InfoOf(op);
-  AX_CHECK(name && doc && num_inputs && input_names && num_params && param_names && param_types && param_docs &&
-               key_var_num_args,
-           AX_ERR_INVALID_ARGUMENT, "AxOpGetInfo: an out-parameter is NULL");
   *name = op->name.c_str();
   *doc = op->doc.c_str();
   *num_inputs = op->key_var_num_args.empty() ? static_cast<int>(info.inputs.size()) : -1;
@@ -131,18 +138,17 @@ int AxImperativeInvoke(AxOpHandle h, int num_inputs, const AxNDArrayHandle* inpu
   const OpDef* op = CheckOp(h, "AxImperativeInvoke");
   AX_CHECK_NOTNULL(num_outputs);
   AX_CHECK_NOTNULL(outputs);
-  AX_CHECK(num_inputs >= 0 && (num_inputs == 0 || inputs), AX_ERR_INVALID_ARGUMENT, op->name,
-           ": inputs is NULL or num_inputs negative");
+  CheckArrayArg(inputs, num_inputs, op->name.c_str(), "inputs", "num_inputs");
   NodeAttrs attrs = ParseAttrs(op, ParamDict(num_params, keys, vals, op->name.c_str()));
   std::vector<NDArray> in;
   in.reserve(num_inputs);
-  for (int i = 0; i < num_inputs; ++i) in.push_back(Arr(inputs[i], "AxImperativeInvoke: an input"));
+  for (int i = 0; i < num_inputs; ++i) in.push_back(ArrItem(inputs[i], op->name.c_str(), "inputs", i));
   std::vector<NDArray> out;
   const bool given = *outputs != nullptr;
   if (given) {
     AX_CHECK(*num_outputs > 0, AX_ERR_INVALID_ARGUMENT, op->name, ": expected ", op->NumVisibleOutputs(attrs),
              " output array(s), got ", *num_outputs);
-    for (int i = 0; i < *num_outputs; ++i) out.push_back(Arr((*outputs)[i], "AxImperativeInvoke: an output"));
+    for (int i = 0; i < *num_outputs; ++i) out.push_back(ArrItem((*outputs)[i], op->name.c_str(), "outputs", i));
   }
   Invoke(attrs, in, &out);
   if (!given) {
@@ -163,12 +169,12 @@ int AxOpGradient(AxOpHandle h, int num_inputs, const AxNDArrayHandle* inputs, in
   const OpDef* op = CheckOp(h, "AxOpGradient");
   AX_CHECK_NOTNULL(out_num);
   AX_CHECK_NOTNULL(out_grads);
-  AX_CHECK(num_inputs >= 0 && (num_inputs == 0 || inputs), AX_ERR_INVALID_ARGUMENT, "AxOpGradient: bad inputs");
-  AX_CHECK(num_ograds >= 0 && (num_ograds == 0 || ograds), AX_ERR_INVALID_ARGUMENT, "AxOpGradient: bad ograds");
-  NodeAttrs attrs = ParseAttrs(op, ParamDict(num_params, keys, vals, op->name.c_str()));
+  CheckArrayArg(inputs, num_inputs, "AxOpGradient", "inputs", "num_inputs");
+  CheckArrayArg(ograds, num_ograds, "AxOpGradient", "ograds", "num_ograds");
+  NodeAttrs attrs = ParseAttrs(op, ParamDict(num_params, keys, vals, "AxOpGradient"));
   std::vector<NDArray> in, og;
-  for (int i = 0; i < num_inputs; ++i) in.push_back(Arr(inputs[i], "AxOpGradient: an input"));
-  for (int i = 0; i < num_ograds; ++i) og.push_back(Arr(ograds[i], "AxOpGradient: an output gradient"));
+  for (int i = 0; i < num_inputs; ++i) in.push_back(ArrItem(inputs[i], "AxOpGradient", "inputs", i));
+  for (int i = 0; i < num_ograds; ++i) og.push_back(ArrItem(ograds[i], "AxOpGradient", "ograds", i));
   struct TrainScope {
     bool prev = SetTraining(true);
     ~TrainScope() { SetTraining(prev); }

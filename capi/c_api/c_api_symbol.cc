@@ -25,6 +25,11 @@ const Symbol& Sym(AxSymbolHandle h, const char* what) {
   return h->sym;
 }
 
+const Symbol& SymItem(AxSymbolHandle h, const char* fn, const char* name, int i) {
+  Handles::Get()->CheckItem(h, HandleKind::kSymbol, fn, name, i);
+  return h->sym;
+}
+
 GraphExecutor& Exec(AxExecutorHandle h, const char* what) {
   Handles::Get()->Check(h, HandleKind::kExecutor, what);
   return *h->exec;
@@ -48,12 +53,11 @@ AxSymbolHandle NewSymbol(Symbol s) {
   return h;
 }
 
-void Inputs(int n, const char* const* keys, const AxSymbolHandle* syms, const char* fn, std::vector<Symbol>* args,
-            std::vector<std::string>* names) {
-  AX_CHECK(n >= 0, AX_ERR_INVALID_ARGUMENT, fn, ": negative input count");
-  AX_CHECK(n == 0 || syms, AX_ERR_INVALID_ARGUMENT, fn, ": inputs is NULL");
+void Inputs(int n, const char* const* keys, const AxSymbolHandle* syms, const char* fn, const char* name,
+            const char* count_name, std::vector<Symbol>* args, std::vector<std::string>* names) {
+  CheckArrayArg(syms, n, fn, name, count_name);
   for (int i = 0; i < n; ++i) {
-    args->push_back(Sym(syms[i], fn));
+    args->push_back(SymItem(syms[i], fn, name, i));
     names->push_back(keys && keys[i] ? keys[i] : "");
   }
 }
@@ -126,7 +130,7 @@ int AxSymbolCreateOp(AxOpHandle op, const char* name, int num_params, const char
   AX_CHECK(name[0] != '\0', AX_ERR_INVALID_ARGUMENT, "AxSymbolCreateOp: ", def->name, ": the node name is empty");
   std::vector<Symbol> args;
   std::vector<std::string> names;
-  Inputs(num_inputs, input_keys, inputs, "AxSymbolCreateOp", &args, &names);
+  Inputs(num_inputs, input_keys, inputs, "AxSymbolCreateOp", "inputs", "num_inputs", &args, &names);
   *out = NewSymbol(CreateOpSymbol(def, name, ParamDict(num_params, keys, vals, "AxSymbolCreateOp"), args, names));
   AX_API_END
 }
@@ -138,7 +142,7 @@ int AxSymbolCompose(AxSymbolHandle sym, int num_args, const char* const* keys, c
   AX_CHECK_NOTNULL(out);
   std::vector<Symbol> a;
   std::vector<std::string> names;
-  Inputs(num_args, keys, args, "AxSymbolCompose", &a, &names);
+  Inputs(num_args, keys, args, "AxSymbolCompose", "args", "num_args", &a, &names);
   *out = NewSymbol(Compose(s, a, names));
   AX_API_END
 }
@@ -156,9 +160,10 @@ void AxSymbolFree(AxSymbolHandle sym) { FreeHandle(sym, HandleKind::kSymbol, "Ax
 int AxSymbolGroup(int num, const AxSymbolHandle* syms, AxSymbolHandle* out) {
   AX_API_BEGIN
   AX_CHECK_NOTNULL(out);
-  AX_CHECK(num >= 1 && syms, AX_ERR_INVALID_ARGUMENT, "AxSymbolGroup: needs at least one symbol");
+  CheckArrayArg(syms, num, "AxSymbolGroup", "syms", "num");
+  AX_CHECK(num >= 1, AX_ERR_INVALID_ARGUMENT, "AxSymbolGroup: num is 0 (a group needs at least one symbol)");
   std::vector<Symbol> v;
-  for (int i = 0; i < num; ++i) v.push_back(Sym(syms[i], "AxSymbolGroup: symbol"));
+  for (int i = 0; i < num; ++i) v.push_back(SymItem(syms[i], "AxSymbolGroup", "syms", i));
   *out = NewSymbol(Group(v));
   AX_API_END
 }
@@ -273,24 +278,30 @@ int AxSymbolInferShape(AxSymbolHandle sym, int num_known, const char* const* key
                        const int** aux_ndim, const int64_t* const** aux_dims, int* complete) {
   AX_API_BEGIN
   const Symbol& s = Sym(sym, "AxSymbolInferShape: sym");
-  for (const void* p : {static_cast<const void*>(arg_num), static_cast<const void*>(arg_ndim),
-                        static_cast<const void*>(arg_dims), static_cast<const void*>(out_num),
-                        static_cast<const void*>(out_ndim), static_cast<const void*>(out_dims),
-                        static_cast<const void*>(aux_num), static_cast<const void*>(aux_ndim),
-                        static_cast<const void*>(aux_dims), static_cast<const void*>(complete)})
-    AX_CHECK(p, AX_ERR_INVALID_ARGUMENT, "AxSymbolInferShape: an out-parameter is NULL");
-  AX_CHECK(num_known >= 0, AX_ERR_INVALID_ARGUMENT, "AxSymbolInferShape: negative num_known");
-  AX_CHECK(num_known == 0 || (keys && ind_ptr), AX_ERR_INVALID_ARGUMENT, "AxSymbolInferShape: keys or ind_ptr is NULL");
+  AX_CHECK_NOTNULL(arg_num);
+  AX_CHECK_NOTNULL(arg_ndim);
+  AX_CHECK_NOTNULL(arg_dims);
+  AX_CHECK_NOTNULL(out_num);
+  AX_CHECK_NOTNULL(out_ndim);
+  AX_CHECK_NOTNULL(out_dims);
+  AX_CHECK_NOTNULL(aux_num);
+  AX_CHECK_NOTNULL(aux_ndim);
+  AX_CHECK_NOTNULL(aux_dims);
+  AX_CHECK_NOTNULL(complete);
+  CheckArrayArg(keys, num_known, "AxSymbolInferShape", "keys", "num_known");
+  CheckArrayArg(ind_ptr, num_known, "AxSymbolInferShape", "ind_ptr", "num_known");
   std::unordered_map<std::string, TShape> known;
   IndexedGraph g = IndexGraph(s.outputs);
   std::unordered_set<std::string> inputs;
   for (uint32_t i : g.input_nodes) inputs.insert(g.nodes[i]->name());
   for (int i = 0; i < num_known; ++i) {
-    AX_CHECK(keys[i], AX_ERR_INVALID_ARGUMENT, "AxSymbolInferShape: key ", i, " is NULL");
+    AX_CHECK(keys[i], AX_ERR_INVALID_ARGUMENT, "AxSymbolInferShape: keys[", i, "] is NULL");
     AX_CHECK(inputs.count(keys[i]), AX_ERR_INVALID_ARGUMENT, "infer_shape: the symbol has no input named '", keys[i],
              "'");
     const int nd = ind_ptr[i + 1] - ind_ptr[i];
-    AX_CHECK(nd >= 0 && (nd == 0 || shape_data), AX_ERR_INVALID_ARGUMENT, "AxSymbolInferShape: bad ind_ptr at ", i);
+    AX_CHECK(ind_ptr[i] >= 0 && nd >= 0, AX_ERR_INVALID_ARGUMENT, "AxSymbolInferShape: ind_ptr[", i, "..", i + 1,
+             "] is [", ind_ptr[i], ", ", ind_ptr[i + 1], "), not a range");
+    AX_CHECK(nd == 0 || shape_data, AX_ERR_INVALID_ARGUMENT, "AxSymbolInferShape: argument 'shape_data' is NULL");
     TShape::CheckNDim(nd);
     TShape t(nd);
     for (int d = 0; d < nd; ++d) {
@@ -298,6 +309,7 @@ int AxSymbolInferShape(AxSymbolHandle sym, int num_known, const char* const* key
       AX_CHECK(v >= -1, AX_ERR_SHAPE, "infer_shape: '", keys[i], "' has a negative dimension ", v);
       t[d] = v;
     }
+    if (t.known()) CheckedSize(t, StrCat("infer_shape: '", keys[i], "'").c_str());
     known[keys[i]] = t;
   }
   std::vector<TShape> shapes = InferGraphShapes(g, known);
@@ -318,19 +330,21 @@ int AxSymbolInferType(AxSymbolHandle sym, int num_known, const char* const* keys
                       int* complete) {
   AX_API_BEGIN
   const Symbol& s = Sym(sym, "AxSymbolInferType: sym");
-  for (const void* p : {static_cast<const void*>(arg_num), static_cast<const void*>(arg_types),
-                        static_cast<const void*>(out_num), static_cast<const void*>(out_types),
-                        static_cast<const void*>(aux_num), static_cast<const void*>(aux_types),
-                        static_cast<const void*>(complete)})
-    AX_CHECK(p, AX_ERR_INVALID_ARGUMENT, "AxSymbolInferType: an out-parameter is NULL");
-  AX_CHECK(num_known >= 0 && (num_known == 0 || (keys && dtypes)), AX_ERR_INVALID_ARGUMENT,
-           "AxSymbolInferType: bad known types");
+  AX_CHECK_NOTNULL(arg_num);
+  AX_CHECK_NOTNULL(arg_types);
+  AX_CHECK_NOTNULL(out_num);
+  AX_CHECK_NOTNULL(out_types);
+  AX_CHECK_NOTNULL(aux_num);
+  AX_CHECK_NOTNULL(aux_types);
+  AX_CHECK_NOTNULL(complete);
+  CheckArrayArg(keys, num_known, "AxSymbolInferType", "keys", "num_known");
+  CheckArrayArg(dtypes, num_known, "AxSymbolInferType", "dtypes", "num_known");
   IndexedGraph g = IndexGraph(s.outputs);
   std::unordered_set<std::string> inputs;
   for (uint32_t i : g.input_nodes) inputs.insert(g.nodes[i]->name());
   std::unordered_map<std::string, int> known;
   for (int i = 0; i < num_known; ++i) {
-    AX_CHECK(keys[i], AX_ERR_INVALID_ARGUMENT, "AxSymbolInferType: key ", i, " is NULL");
+    AX_CHECK(keys[i], AX_ERR_INVALID_ARGUMENT, "AxSymbolInferType: keys[", i, "] is NULL");
     AX_CHECK(inputs.count(keys[i]), AX_ERR_INVALID_ARGUMENT, "infer_type: the symbol has no input named '", keys[i],
              "'");
     DTypeSize(dtypes[i]);  // validates
@@ -421,20 +435,20 @@ int AxExecutorBind(AxSymbolHandle sym, int dev_type, int dev_id, int num_args, c
   AX_CHECK_NOTNULL(out);
   Context ctx{dev_type, dev_id};
   CheckContext(ctx);
-  AX_CHECK(num_args >= 0 && (num_args == 0 || args), AX_ERR_INVALID_ARGUMENT, "AxExecutorBind: args is NULL");
-  AX_CHECK(num_aux >= 0 && (num_aux == 0 || aux_states), AX_ERR_INVALID_ARGUMENT,
-           "AxExecutorBind: aux_states is NULL");
+  CheckArrayArg(args, num_args, "AxExecutorBind", "args", "num_args");
+  CheckArrayArg(aux_states, num_aux, "AxExecutorBind", "aux_states", "num_aux");
   std::vector<NDArray> a, g, x;
   std::vector<OpReq> req;
   for (int i = 0; i < num_args; ++i) {
-    a.push_back(Arr(args[i], "AxExecutorBind: argument"));
+    a.push_back(ArrItem(args[i], "AxExecutorBind", "args", i));
     const int r = grad_reqs ? grad_reqs[i] : AX_GRAD_NULL;
-    AX_CHECK(r >= 0 && r <= 3, AX_ERR_INVALID_ARGUMENT, "AxExecutorBind: bad grad_req ", r, " for argument ", i);
+    AX_CHECK(r >= 0 && r <= 3, AX_ERR_INVALID_ARGUMENT, "AxExecutorBind: grad_reqs[", i, "] is ", r,
+             ", not a grad_req code (0 null, 1 write, 2 inplace, 3 add)");
     req.push_back(static_cast<OpReq>(r));
-    g.push_back(r != AX_GRAD_NULL && arg_grads && arg_grads[i] ? Arr(arg_grads[i], "AxExecutorBind: gradient")
+    g.push_back(r != AX_GRAD_NULL && arg_grads && arg_grads[i] ? ArrItem(arg_grads[i], "AxExecutorBind", "arg_grads", i)
                                                                 : NDArray());
   }
-  for (int i = 0; i < num_aux; ++i) x.push_back(Arr(aux_states[i], "AxExecutorBind: aux state"));
+  for (int i = 0; i < num_aux; ++i) x.push_back(ArrItem(aux_states[i], "AxExecutorBind", "aux_states", i));
   const GraphExecutor* shared = shared_exec ? &Exec(shared_exec, "AxExecutorBind: shared_exec") : nullptr;
   auto* h = new AxExecutor_{std::make_unique<GraphExecutor>(s, ctx, std::move(a), std::move(g), std::move(req),
                                                             std::move(x), shared)};
@@ -452,10 +466,10 @@ int AxExecutorForward(AxExecutorHandle exec, int is_train) {
 int AxExecutorBackward(AxExecutorHandle exec, int num, const AxNDArrayHandle* head_grads) {
   AX_API_BEGIN
   GraphExecutor& e = Exec(exec, "AxExecutorBackward: exec");
-  AX_CHECK(num >= 0 && (num == 0 || head_grads), AX_ERR_INVALID_ARGUMENT, "AxExecutorBackward: head_grads is NULL");
+  CheckArrayArg(head_grads, num, "AxExecutorBackward", "head_grads", "num");
   std::vector<NDArray> g;
-  for (int i = 0; i < num; ++i) g.push_back(head_grads[i] ? Arr(head_grads[i], "AxExecutorBackward: head gradient")
-                                                          : NDArray());
+  for (int i = 0; i < num; ++i)
+    g.push_back(head_grads[i] ? ArrItem(head_grads[i], "AxExecutorBackward", "head_grads", i) : NDArray());
   e.Backward(g);
   AX_API_END
 }

@@ -371,6 +371,8 @@ void GraphExecutor::Forward(bool is_train) { Run(fwd_, is_train, "executor forwa
 
 void GraphExecutor::Backward(const std::vector<NDArray>& ograds) {
   static const OpDef* copy_op = OpRegistry::Get()->Find("_copy");
+  AX_CHECK(ograds.size() <= head_grad_needed_.size(), AX_ERR_INVALID_ARGUMENT, "backward: ", ograds.size(),
+           " head gradients for ", head_grad_needed_.size(), " output(s)");
   for (size_t i = 0; i < head_grad_needed_.size(); ++i) {
     if (!head_grad_needed_[i]) continue;
     const std::string out_name = OutputName(sym_.outputs[i]);

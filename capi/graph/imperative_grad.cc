@@ -44,6 +44,7 @@ std::vector<NDArray> OpGradient(const NodeAttrs& attrs, const std::vector<NDArra
                                 const std::vector<NDArray>& ograds) {
   const OpDef* op = attrs.op;
   AX_CHECK(op->gradient, AX_ERR_NOT_SUPPORTED, attrs.Who(), ": the op has no gradient");
+  CheckNumInputs(attrs, inputs.size());
   const int n_out = op->num_outputs(attrs);
   const int n_vis = op->NumVisibleOutputs(attrs);
   AX_CHECK(static_cast<int>(ograds.size()) == n_out || static_cast<int>(ograds.size()) == n_vis,

@@ -567,8 +567,10 @@ const json::Value& Need(const json::Value& v, const char* key, json::Value::Kind
 }
 
 uint32_t Index(const json::Value& v, const std::string& where) {
-  AX_CHECK(v.is(json::Value::kNumber) && v.num >= 0 && v.num == static_cast<double>(static_cast<uint32_t>(v.num)),
-           AX_ERR_IO, "symbol JSON: ", where, ": expected a non-negative integer");
+  // (range first: converting a double outside uint32's range is undefined)
+  AX_CHECK(v.is(json::Value::kNumber) && v.num >= 0 && v.num <= 4294967295.0 &&
+               v.num == static_cast<double>(static_cast<uint32_t>(v.num)),
+           AX_ERR_IO, "symbol JSON: ", where, ": expected a non-negative integer below 2^32");
   return static_cast<uint32_t>(v.num);
 }
 

@@ -100,6 +100,9 @@ NDArray Import(const dlpack::Tensor& t, std::function<void()> release) {
   AX_CHECK(t.ndim >= 0 && t.ndim <= kMaxNDim, AX_ERR_SHAPE, "DLPack: unsupported ndim ", t.ndim);
   AX_CHECK(t.ndim == 0 || t.shape, AX_ERR_INVALID_ARGUMENT, "DLPack: shape is NULL");
   TShape shape(t.shape, t.shape + t.ndim);
+  CheckedSize(shape, "DLPack");
+  AX_CHECK(t.data || shape.Size() == 0, AX_ERR_INVALID_ARGUMENT, "DLPack: data is NULL in a tensor of shape ",
+           shape.str());
   if (t.strides && shape.Size() > 0) {  // only compact row-major layouts can be viewed without a copy
     int64_t expect = 1;
     for (int i = t.ndim - 1; i >= 0; --i) {

@@ -95,7 +95,8 @@ void CopyBytes(void* dst, const Context& dst_ctx, const void* src, const Context
 }
 
 void CopyFromTo(const NDArray& from, const NDArray& to) {
-  AX_CHECK(from.shape() == to.shape() && from.dtype() == to.dtype(), AX_ERR_SHAPE, "copy: cannot copy an array of shape ",
+  AX_CHECK(from.shape() == to.shape() && from.dtype() == to.dtype(), from.shape() == to.shape() ? AX_ERR_TYPE : AX_ERR_SHAPE,
+           "copy: cannot copy an array of shape ",
            from.shape().str(), " and dtype ", DTypeName(from.dtype()), " into one of shape ", to.shape().str(),
            " and dtype ", DTypeName(to.dtype()));
   if (from.chunk() == to.chunk() && from.dptr() == to.dptr()) return;

@@ -142,10 +142,7 @@ AX_REGISTER_OP("_cast_like") {
     AX_TYPE_SWITCH(in[0].dtype, SType, {
       AX_TYPE_SWITCH(out[0].dtype, DType, {
         const SType* x = in[0].ptr<SType>();
-        MapIndex(out[0].Size(), req[0], out[0].ptr<DType>(), [=](int64_t i) {
-          if constexpr (std::is_same_v<DType, bool>) return static_cast<double>(fn::A<SType>(x[i])) != 0.0;
-          else return static_cast<fn::A<DType>>(fn::A<SType>(x[i]));
-        });
+        MapIndex(out[0].Size(), req[0], out[0].ptr<DType>(), [=](int64_t i) { return fn::CastValue<DType>(x[i]); });
       });
     });
   };

@@ -73,11 +73,15 @@ bool PartialOverlap(const NDArray& a, const NDArray& b) {
 }
 }  // namespace
 
+void CheckNumInputs(const NodeAttrs& attrs, size_t n) {
+  const int n_in = attrs.op->NumInputs(attrs);
+  AX_CHECK(n_in < 0 || static_cast<int>(n) == n_in, AX_ERR_INVALID_ARGUMENT, attrs.Who(), ": expected ", n_in,
+           " input(s), got ", n);
+}
+
 void Invoke(const NodeAttrs& attrs, const std::vector<NDArray>& inputs, std::vector<NDArray>* outputs) {
   const OpDef* op = attrs.op;
-  const int n_in = op->NumInputs(attrs);
-  AX_CHECK(n_in < 0 || static_cast<int>(inputs.size()) == n_in, AX_ERR_INVALID_ARGUMENT, attrs.Who(), ": expected ",
-           n_in, " input(s), got ", inputs.size());
+  CheckNumInputs(attrs, inputs.size());
   const int n_out = op->num_outputs(attrs);
   // Given outputs: all of them, or the visible ones (the hidden ones are then allocated here).
   const int n_given = static_cast<int>(outputs->size());

@@ -8,6 +8,8 @@ namespace axle {
 
 // outputs: empty to allocate them, else arrays of the inferred shape and dtype to write into.
 void Invoke(const NodeAttrs& attrs, const std::vector<NDArray>& inputs, std::vector<NDArray>* outputs);
+// AX_ERR_INVALID_ARGUMENT naming the op unless it takes n inputs.
+void CheckNumInputs(const NodeAttrs& attrs, size_t n);
 
 // Training mode of the calling thread (read by Invoke into OpContext::is_train).
 bool IsTraining();

@@ -440,7 +440,7 @@ static void test_invoke(void) {
                 "not a live NDArray handle");
       fake[1] = (AxNDArrayHandle)(void *)add; /* an op handle passed as an array */
       CHECK_ERR(AxImperativeInvoke(add, 2, fake, &nout, &outs, 0, NULL, NULL), AX_ERR_INVALID_HANDLE,
-                "AxImperativeInvoke");
+                "broadcast_add: inputs[1]");
       CHECK(nout == 0 && outs == NULL);
     }
     CHECK(live_handles() == live); /* no failed call left a handle behind */

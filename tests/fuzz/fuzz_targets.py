@@ -18,6 +18,7 @@ readers); anything else -- a crash, a hang, another exception type -- is a findi
 Without clang's libFuzzer instrumentation of the C++ core, atheris' coverage feedback covers the
 Python layer only; the mutations still reach the C++ parsers through it.
 """
+import atexit
 import gzip
 import io
 import os
@@ -31,7 +32,17 @@ import axle as mx  # noqa: E402
 from axle.io.mnist import read_idx  # noqa: E402
 
 _OPS = sorted(n for n in mx.nd.list_ops() if not n.startswith("_backward"))
-_TMP = os.path.join(tempfile.gettempdir(), f"axle-fuzz-{os.getpid()}.idx")
+_TMP = os.path.join(tempfile.gettempdir(), f"axle-fuzz-{os.getpid()}.idx")  # fuzz_idx's file
+
+
+def _remove_tmp():
+    try:
+        os.remove(_TMP)
+    except FileNotFoundError:
+        pass
+
+
+atexit.register(_remove_tmp)  # atheris runs end in sys.exit
 
 
 def _expected(e):
@@ -117,6 +128,13 @@ def quick(runs, seed=0):
     input, then `runs` byte-level mutations of them per target."""
     import random
     rnd = random.Random(seed)
+    try:
+        _quick(rnd, runs)
+    finally:
+        _remove_tmp()
+
+
+def _quick(rnd, runs):
     for name, fn in TARGETS.items():
         seeds = list(corpus_inputs(name)) or [b""]
         for s in seeds:

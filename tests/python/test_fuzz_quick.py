@@ -16,6 +16,7 @@ def test_short_fuzz_pass(capsys):
     out = capsys.readouterr().out
     for name in fuzz_targets.TARGETS:
         assert f"{name}: " in out and "no finding" in out
+    assert not os.path.exists(fuzz_targets._TMP), "the IDX target left its temporary file behind"
 
 
 def test_regressions_found_by_fuzzing():

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "common/parallel.h"
+#include "ops/cpu/math_functors.h"
 #include "ops/registry.h"
 
 namespace axle {
@@ -29,8 +30,9 @@ template <class T> struct Acc { using type = T; };
 template <> struct Acc<half_t> { using type = float; };
 template <> struct Acc<bool> { using type = int; };
 
+// (fn::CastValue: defined for NaN and out-of-range values, which static_cast is not)
 template <class T>
-inline T Cast(double v) { return static_cast<T>(v); }
+inline T Cast(double v) { return fn::CastValue<T>(v); }
 template <>
 inline half_t Cast<half_t>(double v) { return half_t(static_cast<float>(v)); }
 template <>

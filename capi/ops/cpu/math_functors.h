@@ -12,6 +12,25 @@ namespace fn {
 
 template <class T> using A = std::conditional_t<std::is_same_v<T, half_t>, float, T>;
 
+// static_cast from S to D (Cast, _cast_like), defined for every input: to an integer type, NaN gives 0,
+// values beyond int64's range saturate, the rest truncate toward zero and wrap to the type's width (as
+// x86 does within int32's range); to bool, non-zero is true.
+template <class D, class S> AX_HD A<D> CastValue(S v) {
+  using F = A<S>;
+  if constexpr (std::is_same_v<D, bool>) {
+    return static_cast<double>(F(v)) != 0.0;
+  } else if constexpr (std::is_integral_v<D> && std::is_floating_point_v<F>) {
+    const double d = static_cast<double>(F(v));
+    constexpr double kTwo63 = 9223372036854775808.0;
+    if (d != d) return D(0);
+    if (d >= kTwo63) return static_cast<D>(int64_t(0x7fffffffffffffff));
+    if (d < -kTwo63) return static_cast<D>(int64_t(-0x7fffffffffffffff - 1));
+    return static_cast<D>(static_cast<int64_t>(d));
+  } else {
+    return static_cast<A<D>>(F(v));
+  }
+}
+
 struct Add { template <class T> static AX_HD auto Map(T a, T b) { return A<T>(a) + A<T>(b); } };
 struct Sub { template <class T> static AX_HD auto Map(T a, T b) { return A<T>(a) - A<T>(b); } };
 struct Mul { template <class T> static AX_HD auto Map(T a, T b) { return A<T>(a) * A<T>(b); } };

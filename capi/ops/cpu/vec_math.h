@@ -28,7 +28,8 @@ inline float Exp(float x) {
   p = p * r + 1.0f;
   p = p * r + 1.0f;
   // 2^n as 2^(n - d) * 2^d, d = 1 for n = 128 (e^x near FLT_MAX), so that n - d fits the exponent
-  const int32_t ni = static_cast<int32_t>(n), d = ni > 127 ? 1 : 0;
+  // (a NaN n is converted as 0: converting NaN to an integer is undefined; y is NaN through p anyway)
+  const int32_t ni = static_cast<int32_t>(n == n ? n : 0.0f), d = ni > 127 ? 1 : 0;
   const int32_t bits = (ni - d + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof(scale));

@@ -1,5 +1,6 @@
 """MNIST: the IDX file reader and MNISTIter (MXNet 1.x's mx.io.MNISTIter)."""
 import logging
+import math
 import os
 import zlib
 
@@ -45,7 +46,7 @@ def read_idx(path, ndim=None):
         raise ValueError(f"{path}: truncated IDX header ({len(raw)} bytes)")
     shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=rank, offset=4))
     start = 4 + 4 * rank
-    size = int(np.prod(shape, dtype=np.int64))
+    size = math.prod(shape)  # Python ints: the product of 255 dims of up to 2^32 - 1 cannot wrap
     if len(raw) - start != size:
         what = "truncated" if len(raw) - start < size else "longer than its header says"
         raise ValueError(f"{path}: {what}: header shape {shape} needs {size} bytes of data, the file has "
