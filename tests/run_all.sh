@@ -35,4 +35,6 @@ if [ "${AXLE_SKIP_SANITIZE:-0}" != "1" ]; then
   cmake --build "$san_dir" -j "$(nproc)" >> "$san_dir.log" 2>&1 || { tail -50 "$san_dir.log"; exit 1; }
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
     LD_LIBRARY_PATH="$blas_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" ctest --test-dir "$san_dir" --output-on-failure
+  # and the whole Python suite once more on that sanitizer build (its cffi module added; ~5 minutes)
+  bash tests/sanitize/run_python_asan.sh
 fi
