@@ -65,7 +65,7 @@ def _run(case, variant):
     data = {k: _poison(v, variant) if k.split(":")[0] in ("arg", "aux", "head", "grad_init") else v
             for k, v in data.items()}
     reqs = _grad_reqs(case)
-    ex, _, grads = _bind(sym, data, "arg", reqs)
+    ex, _, grads = _bind(sym, data, "arg", reqs, mx.cpu())
     ex.forward(is_train=case.one("is_train", "0") == "1")
     if any(r != "null" for r in reqs.values()):
         heads = [data.get(f"head:{i}") for i in range(len(ex.outputs))]
