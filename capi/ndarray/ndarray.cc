@@ -1,7 +1,9 @@
 #include "ndarray/ndarray.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 
 #include "common/backend.h"
 
@@ -99,7 +101,17 @@ void CopyFromTo(const NDArray& from, const NDArray& to) {
            "copy: cannot copy an array of shape ",
            from.shape().str(), " and dtype ", DTypeName(from.dtype()), " into one of shape ", to.shape().str(),
            " and dtype ", DTypeName(to.dtype()));
-  if (from.chunk() == to.chunk() && from.dptr() == to.dptr()) return;
+  if (from.chunk() == to.chunk()) {
+    if (from.dptr() == to.dptr()) return;
+    const char* f = static_cast<const char*>(from.dptr());
+    const char* t = static_cast<const char*>(to.dptr());
+    if (f < t + to.nbytes() && t < f + from.nbytes()) {  // overlapping views (a[1:] into a[:-1]): via a copy
+      NDArray tmp(from.shape(), from.ctx(), from.dtype());
+      CopyFromTo(from, tmp);
+      CopyFromTo(tmp, to);
+      return;
+    }
+  }
   const Context fc = from.ctx(), tc = to.ctx();
   const Context run = fc.dev_type == AX_GPU ? fc : tc;
   if (run.dev_type == AX_GPU) {
@@ -119,22 +131,44 @@ void CopyFromTo(const NDArray& from, const NDArray& to) {
       run, {from.var()}, {to.var()}, "_copyto");
 }
 
+namespace {
+// Staged host copies that finished (or were dropped) wake the threads waiting to stage the next
+// one into the same array. One pair for all arrays: waits are rare and short.
+std::mutex g_staged_mu;
+std::condition_variable g_staged_cv;
+}  // namespace
+
 void NDArray::SyncCopyFromCPU(const void* data, size_t nbytes) const {
   AX_CHECK(nbytes == this->nbytes(), AX_ERR_SHAPE, "SyncCopyFromCPU: got ", nbytes, " bytes for an array of shape ",
            shape_.str(), " and dtype ", DTypeName(dtype_), " (", this->nbytes(), " bytes)");
   AX_CHECK(nbytes == 0 || data, AX_ERR_INVALID_ARGUMENT, "SyncCopyFromCPU: data is NULL");
   Chunk* c = chunk_.get();
-  if (nbytes > 0 && ctx().dev_type == AX_CPU && c->staged_copies.load(std::memory_order_acquire) == 0 &&
-      Engine::Get()->HasPendingWork(var())) {
-    NDArray stage(shape_, Context::CPU(), dtype_);
-    std::memcpy(stage.dptr(), data, nbytes);
-    // the count drops when the pushed work is gone, whether it ran or an earlier error skipped it
-    c->staged_copies.fetch_add(1, std::memory_order_acq_rel);
-    std::shared_ptr<void> done(nullptr, [held = chunk_](void*) { held->staged_copies.fetch_sub(1); });
-    NDArray to = *this;
-    Engine::Get()->Push([stage, to, nbytes, done](const RunContext&) { std::memcpy(to.dptr(), stage.dptr(), nbytes); },
-                        Context::CPU(), {stage.var()}, {var()}, "_copy_from_host");
-    return;
+  if (nbytes > 0 && ctx().dev_type == AX_CPU) {
+    // At most one staged copy per array is in flight: a second waits until the first has run
+    // (not until all work on the array is done, which would let the engine run dry while this
+    // thread wakes up, copies and pushes the next batch's work).
+    if (c->staged_copies.load(std::memory_order_acquire) != 0) {
+      std::unique_lock<std::mutex> lk(g_staged_mu);
+      g_staged_cv.wait(lk, [c] { return c->staged_copies.load(std::memory_order_acquire) == 0; });
+    }
+    if (Engine::Get()->HasPendingWork(var())) {
+      NDArray stage(shape_, Context::CPU(), dtype_);
+      std::memcpy(stage.dptr(), data, nbytes);
+      // the count drops when the pushed work is gone, whether it ran or an earlier error skipped it
+      c->staged_copies.fetch_add(1, std::memory_order_acq_rel);
+      std::shared_ptr<void> done(nullptr, [held = chunk_](void*) {
+        {
+          std::lock_guard<std::mutex> lk(g_staged_mu);
+          held->staged_copies.fetch_sub(1, std::memory_order_acq_rel);
+        }
+        g_staged_cv.notify_all();
+      });
+      NDArray to = *this;
+      Engine::Get()->Push(
+          [stage, to, nbytes, done](const RunContext&) { std::memcpy(to.dptr(), stage.dptr(), nbytes); },
+          Context::CPU(), {stage.var()}, {var()}, "_copy_from_host");
+      return;
+    }
   }
   WaitToWrite();
   CopyBytes(dptr(), ctx(), data, Context::CPU(), nbytes);

@@ -266,6 +266,27 @@ def test_setitem_from_an_overlapping_view():
     assert_same(a, n)
 
 
+def test_whole_view_assignment_from_an_overlapping_view():
+    # b[:] = view takes the direct copy path; the views overlap, so it must read a copy
+    for fwd in (True, False):
+        n, a = base((7,))
+        dst, src = (a[1:], a[:-1]) if fwd else (a[:-1], a[1:])
+        dst[:] = src
+        if fwd:
+            n[1:] = n[:-1].copy()
+        else:
+            n[:-1] = n[1:].copy()
+        assert_same(a, n)
+
+
+def test_whole_array_assignment_of_another_dtype_or_shape_takes_the_general_path():
+    a = mx.nd.zeros((2, 3))
+    a[:] = mx.nd.array(np.arange(3, dtype=np.float64).reshape(1, 1, 3), dtype=np.float64)  # broadcast, cast
+    np.testing.assert_array_equal(a.asnumpy(), np.tile(np.arange(3, dtype=np.float32), (2, 1)))
+    with pytest.raises(Exception, match=r"\(4,\)"):
+        a[:] = mx.nd.ones((4,))
+
+
 def test_inplace_op_from_an_overlapping_view():
     n, a = base((6,))
     b = a[1:]

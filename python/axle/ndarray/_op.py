@@ -65,6 +65,22 @@ def _attr_arrays(attrs):
     return hit
 
 
+_scalar_cache = {}
+
+
+def _scalar_attr_arrays(x):
+    """The encoded {"scalar": x} of a Python int or float (the operators' scalar forms; a loop
+    uses the same few values every batch, like a learning rate)."""
+    key = (type(x), x)
+    hit = _scalar_cache.get(key)
+    if hit is None:
+        hit = _encode_attrs({"scalar": float(x)})
+        if len(_scalar_cache) >= _ATTR_CACHE_SIZE:
+            _scalar_cache.clear()
+        _scalar_cache[key] = hit
+    return hit
+
+
 _new = None  # set by ndarray.py (avoids an import per call)
 _NULL = ffi.NULL
 _invoke_c = lib.AxImperativeInvoke

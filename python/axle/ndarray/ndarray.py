@@ -6,11 +6,13 @@ import numpy as np
 from .._lib import check, ffi, lib
 from ..base import code_dtype, dtype_code, dtype_name
 from ..context import Context, current_context
-from ._op import _NULL, _invoke_c, _out_buffers, invoke, op_handle
+from ._op import _NULL, _invoke_c, _out_buffers, _scalar_attr_arrays, invoke, op_handle
 
 __all__ = ["NDArray", "array", "empty", "zeros", "ones", "full", "arange", "waitall", "concatenate"]
 
 _free = lib.AxNDArrayFree
+_copy_from_to = lib.AxNDArrayCopyFromTo
+_SCALAR_TYPES = (float, int)  # exact types: bool and numpy scalars take the general path
 
 
 def _new(handle):
@@ -279,6 +281,10 @@ class NDArray:
         if isinstance(value, NDArray):
             if value.handle == self.handle:
                 return
+            # the common case (same shape, dtype and no partial overlap) is one engine copy; the
+            # core refuses the others, which take the general path below
+            if _copy_from_to(value.handle, self.handle) == 0:
+                return
             value = _trim_leading_ones(value, self.ndim)
             if value.shape == self.shape:
                 value.copyto(self)
@@ -377,13 +383,23 @@ def _install_operators():
         h, hs, hr = op_handle(op), op_handle(sop), op_handle(rop) if rop else None
 
         def fwd(self, other):
-            if type(other) is NDArray and not inplace:  # the hot path, inlined
-                nout, outp = _out_buffers()
-                outp[0] = _NULL
-                rc = _invoke_c(h, 2, [self.handle, other.handle], nout, outp, 0, _NULL, _NULL)
-                if rc:
-                    check(rc)
-                return _new(outp[0][0])
+            if not inplace:  # the hot paths, inlined
+                t = type(other)
+                if t is NDArray:
+                    nout, outp = _out_buffers()
+                    outp[0] = _NULL
+                    rc = _invoke_c(h, 2, [self.handle, other.handle], nout, outp, 0, _NULL, _NULL)
+                    if rc:
+                        check(rc)
+                    return _new(outp[0][0])
+                if t in _SCALAR_TYPES:
+                    m, keys, vals, _keep = _scalar_attr_arrays(other)
+                    nout, outp = _out_buffers()
+                    outp[0] = _NULL
+                    rc = _invoke_c(hs, 1, [self.handle], nout, outp, m, keys, vals)
+                    if rc:
+                        check(rc)
+                    return _new(outp[0][0])
             return self._binary(other, h, hs, self if inplace else None)
 
         def rev(self, other):
