@@ -1,9 +1,11 @@
 #include "common/parallel.h"
 
 #include "common/base.h"
+#include "engine/engine.h"
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
@@ -25,11 +27,14 @@ class HelperPool {
     for (int i = 0; i < n; ++i) std::thread([this] { Loop(); }).detach();
   }
   void Submit(std::function<void()> task) {
+    bool wake;
     {
       std::lock_guard<std::mutex> lk(mu_);
       tasks_.push_back(std::move(task));
+      queued_.store(tasks_.size(), std::memory_order_release);
+      wake = sleeping_ > 0;
     }
-    cv_.notify_one();
+    if (wake) cv_.notify_one();
   }
 
  private:
@@ -38,16 +43,45 @@ class HelperPool {
       std::function<void()> t;
       {
         std::unique_lock<std::mutex> lk(mu_);
-        cv_.wait(lk, [this] { return !tasks_.empty(); });
+        while (tasks_.empty()) {
+          lk.unlock();
+          Spin();
+          lk.lock();
+          if (!tasks_.empty()) break;
+          ++sleeping_;
+          cv_.wait(lk);
+          --sleeping_;
+        }
         t = std::move(tasks_.front());
         tasks_.pop_front();
+        queued_.store(tasks_.size(), std::memory_order_release);
       }
       t();
+    }
+  }
+  // A helper that just finished polls for the next task for a while before it sleeps: a kernel
+  // split over the helpers comes every few tens of microseconds in a training loop, and waking a
+  // sleeping thread costs ~100 us on a virtual machine (its vCPU halted), more than most of those
+  // kernels take. It yields while it polls, so a runnable thread on its core goes first.
+  void Spin() {
+    static const int us = EnvInt("AXLE_HELPER_SPIN_US", 200);
+    if (us <= 0) return;
+    auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(us);
+    for (int i = 0; queued_.load(std::memory_order_acquire) == 0; ++i) {
+      if ((i & 15) == 15) {
+        if (std::chrono::steady_clock::now() >= until) return;
+        std::this_thread::yield();
+      }
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
     }
   }
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> tasks_;
+  std::atomic<size_t> queued_{0};
+  int sleeping_ = 0;
 };
 
 std::atomic<HelperPool*> g_pool{nullptr};
@@ -109,11 +143,16 @@ void ParallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int
     int64_t done = 0;
     std::exception_ptr error;
     void RunChunks() {
+      const bool trace = TraceEnabled();
       for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < chunks;) {
         std::exception_ptr err;
         try {
           ChunkScope scope;
-          if (c * step < n) (*fn)(c * step, std::min(n, (c + 1) * step));
+          if (c * step < n) {
+            const int64_t t0 = trace ? TraceNow() : 0;
+            (*fn)(c * step, std::min(n, (c + 1) * step));
+            if (trace) TraceSpan("parallel chunk", t0, TraceNow());
+          }
         } catch (...) {
           err = std::current_exception();
         }

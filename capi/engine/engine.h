@@ -54,4 +54,10 @@ class Engine {
   virtual const char* Type() const = 0;
 };
 
+// AXLE_ENGINE_TRACE: whether a trace is being recorded, and a way to add a span to it (a kernel's
+// chunk on a helper thread). TraceNow() is the clock of the spans (nanoseconds).
+bool TraceEnabled();
+int64_t TraceNow();
+void TraceSpan(const char* name, int64_t t0, int64_t t1);
+
 }  // namespace axle

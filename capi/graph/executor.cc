@@ -349,8 +349,12 @@ void GraphExecutor::Run(const std::shared_ptr<ExecPass>& pass, bool is_train, co
     octx.run = rctx;
     octx.is_train = is_train;
     octx.rng = rnd ? &rnd->state : nullptr;
-    for (const ExecStep* s = b; s != e; ++s)
+    const bool trace = TraceEnabled();
+    for (const ExecStep* s = b; s != e; ++s) {
+      const int64_t t0 = trace ? TraceNow() : 0;
       (gpu ? s->attrs.op->compute_gpu : s->attrs.op->compute_cpu)(octx, s->attrs, s->in_blobs, s->req, s->out_blobs);
+      if (trace) TraceSpan(s->attrs.op->name.c_str(), t0, TraceNow());
+    }
   };
   // the pushed work holds the pass (hence its arrays), so a freed executor's work stays valid
   if (bulk_) {

@@ -903,6 +903,32 @@ def test_a_second_copy_into_a_busy_array_waits_for_the_first():
     np.testing.assert_array_equal(x.asnumpy(), [2, 2, 2])
 
 
+@needs_two_workers
+def test_a_second_copy_waits_for_the_first_copy_only_not_for_later_work():
+    # A training loop copies the next batch while the last one's work still reads the array: the
+    # second copy waits until the first has run, then stages itself behind the work pushed since
+    # (waiting for that work too would let the engine run dry each batch).
+    k1, k2 = _key(), _key()
+    x = mx.nd.zeros((3,))
+    _rdv(x, k1, out=x, timeout_ms=20_000)  # holds x
+    x[:] = np.full(3, 1, np.float32)  # staged behind it
+    seen = _rdv(x, k2, timeout_ms=20_000)  # reads x after the staged copy; held until k2's second party
+    done = threading.Event()
+
+    def second():
+        x[:] = np.full(3, 2, np.float32)
+        done.set()
+    t = threading.Thread(target=second)
+    t.start()
+    assert not done.wait(0.3), "the second copy did not wait for the first"
+    _rdv(mx.nd.ones((1,)), k1).wait_to_read()  # the hold ends, the first copy runs, the reader starts
+    assert done.wait(10), "the second copy waited for the reader pushed after the first copy"
+    _rdv(mx.nd.ones((1,)), k2).wait_to_read()
+    t.join(20)
+    np.testing.assert_array_equal(seen.asnumpy(), [1, 1, 1])  # the reader saw the first copy
+    np.testing.assert_array_equal(x.asnumpy(), [2, 2, 2])
+
+
 def test_copy_from_host_into_a_failed_array_reports_the_error_then_works():
     k = _key()
     x = mx.nd.zeros((2,))
@@ -924,3 +950,41 @@ def test_a_staged_copy_behind_a_failing_op_is_skipped_and_the_next_copy_works():
         x.asnumpy()
     x[:] = np.full(2, 7, np.float32)
     np.testing.assert_array_equal(x.asnumpy(), [7, 7])
+
+
+# ---- AXLE_ENGINE_TRACE ------------------------------------------------------------------------------
+def test_engine_trace_records_ops_nodes_and_chunks_as_a_chrome_trace(tmp_path):
+    path = tmp_path / "trace.json"
+    code = """
+        import numpy as np, axle as mx
+        a = mx.nd.ones((300, 300))
+        b = mx.nd.dot(a, a) + 1          # a dot big enough to be split over the kernel threads
+        x = mx.sym.Variable("x")
+        y = mx.sym.Activation(mx.sym.FullyConnected(x, num_hidden=4, name="fc"), act_type="relu")
+        ex = y.simple_bind(mx.cpu(), x=(2, 3))
+        ex.forward(is_train=True)
+        ex.backward(mx.nd.ones((2, 4)))
+        print(b.asnumpy()[0, 0])
+    """
+    p = _run_py(code, AXLE_ENGINE_TRACE=str(path), AXLE_NUM_THREADS="2")
+    _assert_ok(p)
+    assert p.stdout.split() == ["301.0"]
+    import json
+    ev = json.loads(path.read_text())["traceEvents"]
+    names = [e["name"] for e in ev]
+    for n in ("dot", "_plus_scalar", "executor forward", "executor backward", "FullyConnected", "Activation",
+              "_backward_FullyConnected", "_backward_Activation", "parallel chunk"):
+        assert n in names, (n, sorted(set(names)))
+    for e in ev:
+        assert e["ph"] == "X" and e["dur"] >= 0 and e["ts"] >= 0 and isinstance(e["tid"], int)
+    # the nodes of a pass lie inside the span of the pass, on its thread
+    fwd = next(e for e in ev if e["name"] == "executor forward")
+    fc = next(e for e in ev if e["name"] == "FullyConnected")
+    assert fc["tid"] == fwd["tid"] and fwd["ts"] <= fc["ts"] and fc["ts"] + fc["dur"] <= fwd["ts"] + fwd["dur"] + 1e-3
+
+
+def test_engine_trace_to_an_unwritable_path_says_so_and_exits_cleanly(tmp_path):
+    p = _run_py("import axle as mx; print((mx.nd.ones((2,)) + 1).asnumpy())",
+                AXLE_ENGINE_TRACE=str(tmp_path / "no" / "such" / "dir" / "t.json"))
+    _assert_ok(p)
+    assert "AXLE_ENGINE_TRACE: cannot write" in p.stderr
