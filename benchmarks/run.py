@@ -23,7 +23,8 @@ Every framework runs in a worker process of its own (workloads.py) with the same
 MXNET_CPU_WORKER_NTHREADS, PyTorch set_num_threads/set_num_interop_threads, and OMP/MKL/OPENBLAS_NUM_THREADS
 for all. The workers stay up for the whole run; each workload is warmed up in every worker, then its
 repeats are interleaved (one repeat of each framework in turn, the order rotating every round) so
-that a change in the machine's load falls on all of them alike. Medians are reported with min-max;
+that a change in the machine's load falls on all of them alike, each after a short idle pause
+(--pause) so that no peer's busy-waiting threads run into the next one's time. Medians are reported with min-max;
 ratios are Axle / peer (below 1: Axle is faster). The table is printed and written to
 benchmarks/RESULTS.md with the machine, versions and date (the part of RESULTS.md below its
 "kept across runs" marker is left as it is).
@@ -177,6 +178,7 @@ def run_all(args, pythons, notes):
                 for p in order:
                     if p not in times:
                         continue
+                    time.sleep(args.pause)
                     ans = workers[p].ask(cmd="run", workload=wl, opts=opts)
                     if "error" in ans:
                         notes.append(f"{wl}: {LABEL[p]} failed: {ans['error']}")
@@ -316,6 +318,9 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2, help="threads for every framework (default 2)")
     ap.add_argument("--repeats", type=int, default=0, help="timed runs per workload (default: each its own, 2-30)")
     ap.add_argument("--samples", type=int, default=60000, help="samples per epoch (default 60000)")
+    ap.add_argument("--pause", type=float, default=0.3,
+                    help="seconds of idle before each timed run (default 0.3): a peer's BLAS or OpenMP threads "
+                         "busy-wait for a while after its run and would slow whichever framework runs next")
     ap.add_argument("--import-repeats", type=int, default=7, help="fresh interpreters per peer for item 8 (default 7)")
     ap.add_argument("--no-setup", action="store_true", help="never create the peers' venvs")
     ap.add_argument("--results", default=os.path.join(HERE, "RESULTS.md"),
