@@ -60,8 +60,9 @@ struct OpDef;
 // The op behind a handle (AX_ERR_INVALID_HANDLE unless it is one); fn names the caller.
 const OpDef* CheckOp(AxOpHandle h, const char* fn);
 // String attributes from C arrays, checked (counts, NULL keys and values).
+// count_name: how the caller's function calls n (its error messages use it)
 std::vector<std::pair<std::string, std::string>> ParamDict(int n, const char* const* keys, const char* const* vals,
-                                                           const char* fn);
+                                                           const char* fn, const char* count_name = "num_params");
 
 }  // namespace axle
 

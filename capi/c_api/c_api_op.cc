@@ -23,9 +23,9 @@ const OpDef* CheckOp(AxOpHandle h, const char* fn) {
 }
 
 std::vector<std::pair<std::string, std::string>> ParamDict(int n, const char* const* keys, const char* const* vals,
-                                                           const char* fn) {
-  CheckArrayArg(keys, n, fn, "keys", "num_params");
-  CheckArrayArg(vals, n, fn, "vals", "num_params");
+                                                           const char* fn, const char* count_name) {
+  CheckArrayArg(keys, n, fn, "keys", count_name);
+  CheckArrayArg(vals, n, fn, "vals", count_name);
   std::vector<std::pair<std::string, std::string>> d;
   d.reserve(n);
   for (int i = 0; i < n; ++i) {

@@ -116,7 +116,7 @@ int AxSymbolCreateVariable(const char* name, int num_attrs, const char* const* k
   AX_CHECK_NOTNULL(name);
   AX_CHECK_NOTNULL(out);
   AX_CHECK(name[0] != '\0', AX_ERR_INVALID_ARGUMENT, "AxSymbolCreateVariable: the name is empty");
-  *out = NewSymbol(CreateVariable(name, ParamDict(num_attrs, keys, vals, "AxSymbolCreateVariable")));
+  *out = NewSymbol(CreateVariable(name, ParamDict(num_attrs, keys, vals, "AxSymbolCreateVariable", "num_attrs")));
   AX_API_END
 }
 

@@ -635,7 +635,7 @@ static void bad_AxSymbolCreateVariable(void) {
   CHECK_ERR(AxSymbolCreateVariable("", 0, NULL, NULL, &out), AX_ERR_INVALID_ARGUMENT,
             "AxSymbolCreateVariable: the name is empty");
   CHECK_ERR(AxSymbolCreateVariable("x", -1, NULL, NULL, &out), AX_ERR_INVALID_ARGUMENT,
-            "AxSymbolCreateVariable: num_params");
+            "AxSymbolCreateVariable: num_attrs");
   NULL_ARG(AxSymbolCreateVariable("x", 1, NULL, v_one, &out), "AxSymbolCreateVariable", "keys");
   CHECK(out == NULL);
 }
