@@ -196,15 +196,16 @@ void* StreamFor(const Context& ctx) {
 struct Signal {
   std::mutex mu;
   std::condition_variable cv;
-  bool done = false;
+  std::atomic<bool> done{false};
   void Set() {
     std::lock_guard<std::mutex> lk(mu);
-    done = true;
+    done.store(true, std::memory_order_release);
     cv.notify_all();
   }
+  bool IsSet() const { return done.load(std::memory_order_acquire); }
   void Wait() {
     std::unique_lock<std::mutex> lk(mu);
-    cv.wait(lk, [this] { return done; });
+    cv.wait(lk, [this] { return IsSet(); });
   }
 };
 
@@ -231,6 +232,7 @@ class EngineBase : public Engine {
   }
 
   void WaitAll() override {
+    HelpUntil([this] { return pending_.load() == 0; });
     {
       std::unique_lock<std::mutex> lk(all_mu_);
       ++all_waiters_;
@@ -263,6 +265,7 @@ class EngineBase : public Engine {
       std::vector<VarPtr> r, w;
       (write ? w : r).push_back(v);
       Push([&s](const RunContext&) { s.Set(); }, Context::CPU(), std::move(r), std::move(w), "WaitForVar", true);
+      HelpUntil([&s] { return s.IsSet(); });
       s.Wait();
     }
     std::exception_ptr e;
@@ -276,6 +279,12 @@ class EngineBase : public Engine {
       std::rethrow_exception(e);
     }
   }
+
+  // A thread about to block until done() runs queued CPU ops itself meanwhile (the threaded
+  // engine; not in its own workers). A push followed by a wait then costs no wake-up of a
+  // sleeping worker and of the waiter, each tens of microseconds on a virtual machine, more than a
+  // small op takes.
+  virtual void HelpUntil(const std::function<bool()>& done) {}
 
   // always_run: the op runs even when an input carries an error (waits must wake up).
   virtual void Push(OpFn fn, const Context& ctx, std::vector<VarPtr> reads, std::vector<VarPtr> writes,
@@ -379,6 +388,19 @@ class WorkerPool {
   WorkerPool(int n, std::function<void(OprBlock*)> run) : run_(std::move(run)) {
     for (int i = 0; i < n; ++i) std::thread([this] { Loop(); }).detach();
   }
+  // The oldest queued op, or nullptr.
+  OprBlock* TryPop() {
+    if (!HasWork()) return nullptr;
+    std::lock_guard<std::mutex> lk(mu_);
+    if (q_.empty()) return nullptr;
+    OprBlock* op = q_.front();
+    q_.pop_front();
+    size_.store(q_.size(), std::memory_order_relaxed);
+    return op;
+  }
+  // Whether the calling thread is a worker of some pool.
+  static bool InWorker() { return t_worker; }
+
   void Submit(OprBlock* op) {
     std::lock_guard<std::mutex> lk(mu_);
     q_.push_back(op);
@@ -387,7 +409,9 @@ class WorkerPool {
   }
 
  private:
+  static thread_local bool t_worker;
   void Loop() {
+    t_worker = true;
     for (;;) {
       OprBlock* op = nullptr;
       {
@@ -435,6 +459,8 @@ class WorkerPool {
   int sleeping_ = 0;
 };
 
+thread_local bool WorkerPool::t_worker = false;
+
 class ThreadedEngine : public EngineBase {
  public:
   ThreadedEngine() : cpu_workers_(EnvInt("AXLE_CPU_WORKER_NTHREADS", 2)) {}
@@ -442,6 +468,18 @@ class ThreadedEngine : public EngineBase {
 
   // The child of a fork has none of the parent's threads: it gets new, empty pools (the old
   // ones are leaked, their threads do not exist there). Ops were drained before the fork.
+  void HelpUntil(const std::function<bool()>& done) override {
+    // (a worker waiting inside an op does not: it would run other ops on top of its own)
+    if (WorkerPool::InWorker()) return;
+    WorkerPool* pool = cpu_pool_.load(std::memory_order_acquire);
+    if (!pool) return;
+    while (!done()) {
+      OprBlock* op = pool->TryPop();
+      if (!op) return;
+      Execute(op);
+    }
+  }
+
   void AfterForkInChild() override {
     new (&pools_mu_) std::mutex();
     cpu_pool_.store(nullptr);
