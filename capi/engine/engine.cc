@@ -446,10 +446,14 @@ class WorkerPool {
     spinners_.fetch_sub(1);
   }
   bool HasWork() const { return size_.load(std::memory_order_relaxed) > 0; }
+
+ public:
   static int SpinMicros() {
     static const int us = EnvInt("AXLE_ENGINE_SPIN_US", 50);
     return us;
   }
+
+ private:
   std::function<void(OprBlock*)> run_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -470,13 +474,29 @@ class ThreadedEngine : public EngineBase {
   // ones are leaked, their threads do not exist there). Ops were drained before the fork.
   void HelpUntil(const std::function<bool()>& done) override {
     // (a worker waiting inside an op does not: it would run other ops on top of its own)
-    if (WorkerPool::InWorker()) return;
+    static const bool tmp = EnvInt("AXLE_TMP_HELP", 1) != 0;
+    if (!tmp || WorkerPool::InWorker()) return;
     WorkerPool* pool = cpu_pool_.load(std::memory_order_acquire);
     if (!pool) return;
-    while (!done()) {
-      OprBlock* op = pool->TryPop();
-      if (!op) return;
-      Execute(op);
+    // With nothing queued, a worker is running what we wait for (or what it waits on): poll for
+    // AXLE_ENGINE_SPIN_US before sleeping, yielding the core, and take any op that gets queued.
+    auto until = std::chrono::steady_clock::time_point::min();
+    for (int i = 0; !done(); ++i) {
+      if (OprBlock* op = pool->TryPop()) {
+        Execute(op);
+        until = std::chrono::steady_clock::time_point::min();
+        continue;
+      }
+      if ((i & 15) != 15) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+        continue;
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if (until == std::chrono::steady_clock::time_point::min()) until = now + std::chrono::microseconds(WorkerPool::SpinMicros());
+      if (now >= until) return;
+      std::this_thread::yield();
     }
   }
 
