@@ -474,8 +474,7 @@ class ThreadedEngine : public EngineBase {
   // ones are leaked, their threads do not exist there). Ops were drained before the fork.
   void HelpUntil(const std::function<bool()>& done) override {
     // (a worker waiting inside an op does not: it would run other ops on top of its own)
-    static const bool tmp = EnvInt("AXLE_TMP_HELP", 1) != 0;
-    if (!tmp || WorkerPool::InWorker()) return;
+    if (WorkerPool::InWorker()) return;
     WorkerPool* pool = cpu_pool_.load(std::memory_order_acquire);
     if (!pool) return;
     // With nothing queued, a worker is running what we wait for (or what it waits on): poll for
