@@ -176,15 +176,102 @@ class Symbolic:
         return run
 
     def exec_memory(self, net="mlp"):
-        """Bytes of the training executor's internal (non-argument) memory."""
-        sym = mlp_symbol(self.mx) if net == "mlp" else lenet_symbol(self.mx)
-        shape = (BATCH, 784) if net == "mlp" else (BATCH, 1, 28, 28)
-        ex = sym.simple_bind(ctx=self.mx.cpu(), grad_req="write", data=shape, softmax_label=(BATCH,))
-        if hasattr(ex, "memory_plan"):
-            return ex.memory_plan["planned_bytes"]
-        import re  # MXNet 1.9.1 prints it in whole MiB at the end of debug_str()
-        m = re.findall(r"Total (\d+) MB allocated", ex.debug_str())
+        """Bytes of the training executor's internal (non-argument) memory: Axle's memory plan; for
+        MXNet, what its storage allocates for the same entries (mxnet_internal_bytes, run in a child
+        process), or, should that fail, its debug_str() total, which MXNet prints in whole MiB."""
+        if self.mx.__name__ == "axle":
+            return exec_net(self.mx, net).memory_plan["planned_bytes"]
+        import subprocess
+        env = dict(os.environ, MXNET_CPU_TEMP_COPY="1")  # see mxnet_internal_bytes
+        code = "import sys; sys.path.insert(0, %r); import workloads; workloads.mxnet_internal_bytes(%r)" % (
+            os.path.dirname(os.path.abspath(__file__)), net)
+        r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+        lines = r.stdout.strip().splitlines()
+        if r.returncode == 0 and lines:
+            return json.loads(lines[-1])["bytes"]
+        import re
+        why = (r.stderr.strip().splitlines() or ["no output"])[-1]
+        print("exec_memory(%s): MXNet's exact bytes failed (%s); falling back to debug_str()'s whole MiB"
+              % (net, why), file=sys.stderr)
+        m = re.findall(r"Total (\d+) MB allocated", exec_net(self.mx, net).debug_str())
         return int(m[-1]) * (1 << 20) if m else None
+
+
+def exec_net(mx, net):
+    """The seed's training executor of exec_memory (grad_req write, the data's gradient too)."""
+    sym = mlp_symbol(mx) if net == "mlp" else lenet_symbol(mx)
+    shape = (BATCH, 784) if net == "mlp" else (BATCH, 1, 28, 28)
+    return sym.simple_bind(ctx=mx.cpu(), grad_req="write", data=shape, softmax_label=(BATCH,))
+
+
+def mxnet_internal_bytes(net):
+    """Prints {"bytes": N}: what MXNet 1.9.1 allocates for a training executor's internal entries.
+
+    Its graph executor plans one pool of float arrays, one per storage id of MXPlanMemory (their
+    sum is the "storage_allocated_bytes" that debug_str() prints >> 20), created with delayed
+    allocation, so the pool is allocated by the first forward+backward. The profiler's memory
+    counter (profile_memory) adds up every Storage allocation on the CPU: its growth over that
+    first step is the pool plus whatever temp space the step grows. With MXNET_CPU_TEMP_COPY=1 (set
+    by the parent) every op shares one temp-space copy, which a warm-up executor has grown already,
+    so the growth is the pool alone. Checked three ways, or it raises: a second step allocates
+    nothing; the distinct arrays a third, monitored step sees outside the arguments and gradients
+    (the entries of one pool array share its address) add up to the same bytes; and their whole MiB
+    are debug_str()'s."""
+    import ctypes
+    import re
+    import tempfile
+    import mxnet as mx
+
+    def step(ex):
+        ex.forward(is_train=True)
+        ex.backward()
+        mx.nd.waitall()
+
+    def address(arr):
+        p = ctypes.c_void_p()
+        mx.base.check_call(mx.base._LIB.MXNDArrayGetData(arr.handle, ctypes.byref(p)))
+        return p.value
+
+    fd, path = tempfile.mkstemp(suffix=".json")
+    os.close(fd)
+    mx.profiler.set_config(profile_memory=True, profile_symbolic=False, profile_imperative=False,
+                           profile_api=False, aggregate_stats=False, filename=path)
+    marks = mx.profiler.Domain("exec_memory")
+    mx.profiler.set_state("run")
+    warm = exec_net(mx, net)  # kept alive: its arrays' release must not fall between the marks
+    step(warm)
+    ex = exec_net(mx, net)
+    mx.nd.waitall()
+    for name in ("before", "first", "second"):
+        marks.new_marker(name).mark()
+        if name != "second":
+            step(ex)
+    outside = {address(a) for a in ex.arg_arrays + ex.grad_arrays + ex.aux_arrays if a is not None}
+    pool = {}
+
+    def seen(name, handle):
+        a = mx.nd.NDArray(ctypes.cast(handle, mx.base.NDArrayHandle), writable=False)
+        if address(a) not in outside:
+            pool[address(a)] = max(pool.get(address(a), 0), a.size * np.dtype(a.dtype).itemsize)
+    ex.set_monitor_callback(seen, monitor_all=True)  # after the marks: a monitored step runs differently
+    step(ex)
+    mx.profiler.set_state("stop")
+    mx.profiler.dump()
+    with open(path) as f:
+        events = sorted((e for e in json.load(f)["traceEvents"] if "ts" in e), key=lambda e: e["ts"])
+    os.unlink(path)
+    counter, at = 0, {}
+    for e in events:
+        if e.get("ph") == "C" and e["name"] == "Memory: cpu/0":
+            counter = e["args"][e["name"]]
+        elif e["name"] in ("before", "first", "second"):
+            at[e["name"]] = counter
+    grown, again, mib = at["first"] - at["before"], at["second"] - at["first"], re.findall(
+        r"Total (\d+) MB allocated", ex.debug_str())
+    if again != 0 or grown != sum(pool.values()) or not mib or grown >> 20 != int(mib[-1]):
+        raise SystemExit("inconsistent: first step %d bytes, second %d, pool arrays %d, debug_str %s MB"
+                         % (grown, again, sum(pool.values()), mib))
+    print(json.dumps({"bytes": grown, "arrays": len(pool)}))
 
 
 # ---- PyTorch ---------------------------------------------------------------------------------------
