@@ -178,7 +178,8 @@ class Symbolic:
     def exec_memory(self, net="mlp"):
         """Bytes of the training executor's internal (non-argument) memory: Axle's memory plan; for
         MXNet, what its storage allocates for the same entries (mxnet_internal_bytes, run in a child
-        process), or, should that fail, its debug_str() total, which MXNet prints in whole MiB."""
+        process), or, should that fail, its debug_str() total, which MXNet prints in whole MiB (returned
+        as {"bytes": ..., "whole_mib": True} so that the driver knows the figure is rounded down)."""
         if self.mx.__name__ == "axle":
             return exec_net(self.mx, net).memory_plan["planned_bytes"]
         import subprocess
@@ -194,7 +195,7 @@ class Symbolic:
         print("exec_memory(%s): MXNet's exact bytes failed (%s); falling back to debug_str()'s whole MiB"
               % (net, why), file=sys.stderr)
         m = re.findall(r"Total (\d+) MB allocated", exec_net(self.mx, net).debug_str())
-        return int(m[-1]) * (1 << 20) if m else None
+        return {"bytes": int(m[-1]) * (1 << 20), "whole_mib": True} if m else None
 
 
 def exec_net(mx, net):
