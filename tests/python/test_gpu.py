@@ -606,3 +606,13 @@ def test_module_fit_on_gpu_learns_the_bundled_sample():
     mod.fit(train, eval_data=val, optimizer="sgd", optimizer_params={"learning_rate": 0.1}, num_epoch=5,
             initializer=mx.init.Xavier())
     assert mod.score(val, "acc")[0][1] > 0.85
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", ["int32", "int64", "uint8", "int8"])
+def test_cast_of_nan_inf_and_out_of_range_floats_on_gpu_matches_the_cpu(dtype):
+    # static_cast of these is undefined in C++ and CUDA; both devices use fn::CastValue
+    x = np.array([np.nan, np.inf, -np.inf, 3e10, -3e10, 1e30, -2.7, 2.7, 255.9, -128.5], np.float32)
+    cpu = mx.nd.Cast(mx.nd.array(x), dtype=dtype).asnumpy()
+    gpu = mx.nd.Cast(mx.nd.array(x, ctx=mx.gpu(0)), dtype=dtype).asnumpy()
+    np.testing.assert_array_equal(gpu, cpu)

@@ -3,6 +3,7 @@
 // updates. One grid-stride map (cuda_common.cuh) runs a functor per element; the optimizer steps are the CPU's own
 // (ops/optimizer_op.h), compiled for the device.
 #include "cuda/cuda_common.cuh"
+#include "ops/cpu/math_functors.h"
 #include "ops/init_op.h"
 #include "ops/optimizer_op.h"
 #include "ops/random_op.h"
@@ -82,10 +83,9 @@ void CopyCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector
 template <class S, class D>
 struct CastF {
   const S* x;
-  AX_HD D operator()(int64_t i) const {
-    if constexpr (std::is_same_v<D, bool>) return static_cast<double>(x[i]) != 0.0;
-    else return static_cast<D>(x[i]);
-  }
+  // as on the CPU (fn::CastValue): NaN to an integer gives 0, values beyond int64 saturate, the
+  // rest truncate and wrap (static_cast of those is undefined)
+  AX_HD D operator()(int64_t i) const { return static_cast<D>(fn::CastValue<D>(x[i])); }
 };
 void CastCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                  const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
