@@ -196,16 +196,15 @@ void* StreamFor(const Context& ctx) {
 struct Signal {
   std::mutex mu;
   std::condition_variable cv;
-  std::atomic<bool> done{false};
+  bool done = false;
   void Set() {
     std::lock_guard<std::mutex> lk(mu);
-    done.store(true, std::memory_order_release);
+    done = true;
     cv.notify_all();
   }
-  bool IsSet() const { return done.load(std::memory_order_acquire); }
   void Wait() {
     std::unique_lock<std::mutex> lk(mu);
-    cv.wait(lk, [this] { return IsSet(); });
+    cv.wait(lk, [this] { return done; });
   }
 };
 
@@ -232,7 +231,6 @@ class EngineBase : public Engine {
   }
 
   void WaitAll() override {
-    HelpUntil([this] { return pending_.load() == 0; });
     {
       std::unique_lock<std::mutex> lk(all_mu_);
       ++all_waiters_;
@@ -265,7 +263,6 @@ class EngineBase : public Engine {
       std::vector<VarPtr> r, w;
       (write ? w : r).push_back(v);
       Push([&s](const RunContext&) { s.Set(); }, Context::CPU(), std::move(r), std::move(w), "WaitForVar", true);
-      HelpUntil([&s] { return s.IsSet(); });
       s.Wait();
     }
     std::exception_ptr e;
@@ -279,12 +276,6 @@ class EngineBase : public Engine {
       std::rethrow_exception(e);
     }
   }
-
-  // A thread about to block until done() runs queued CPU ops itself meanwhile (the threaded
-  // engine; not in its own workers). A push followed by a wait then costs no wake-up of a
-  // sleeping worker and of the waiter, each tens of microseconds on a virtual machine, more than a
-  // small op takes.
-  virtual void HelpUntil(const std::function<bool()>& done) {}
 
   // always_run: the op runs even when an input carries an error (waits must wake up).
   virtual void Push(OpFn fn, const Context& ctx, std::vector<VarPtr> reads, std::vector<VarPtr> writes,
@@ -388,19 +379,6 @@ class WorkerPool {
   WorkerPool(int n, std::function<void(OprBlock*)> run) : run_(std::move(run)) {
     for (int i = 0; i < n; ++i) std::thread([this] { Loop(); }).detach();
   }
-  // The oldest queued op, or nullptr.
-  OprBlock* TryPop() {
-    if (!HasWork()) return nullptr;
-    std::lock_guard<std::mutex> lk(mu_);
-    if (q_.empty()) return nullptr;
-    OprBlock* op = q_.front();
-    q_.pop_front();
-    size_.store(q_.size(), std::memory_order_relaxed);
-    return op;
-  }
-  // Whether the calling thread is a worker of some pool.
-  static bool InWorker() { return t_worker; }
-
   void Submit(OprBlock* op) {
     std::lock_guard<std::mutex> lk(mu_);
     q_.push_back(op);
@@ -409,9 +387,7 @@ class WorkerPool {
   }
 
  private:
-  static thread_local bool t_worker;
   void Loop() {
-    t_worker = true;
     for (;;) {
       OprBlock* op = nullptr;
       {
@@ -446,14 +422,10 @@ class WorkerPool {
     spinners_.fetch_sub(1);
   }
   bool HasWork() const { return size_.load(std::memory_order_relaxed) > 0; }
-
- public:
   static int SpinMicros() {
     static const int us = EnvInt("AXLE_ENGINE_SPIN_US", 50);
     return us;
   }
-
- private:
   std::function<void(OprBlock*)> run_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -463,8 +435,6 @@ class WorkerPool {
   int sleeping_ = 0;
 };
 
-thread_local bool WorkerPool::t_worker = false;
-
 class ThreadedEngine : public EngineBase {
  public:
   ThreadedEngine() : cpu_workers_(EnvInt("AXLE_CPU_WORKER_NTHREADS", 2)) {}
@@ -472,33 +442,6 @@ class ThreadedEngine : public EngineBase {
 
   // The child of a fork has none of the parent's threads: it gets new, empty pools (the old
   // ones are leaked, their threads do not exist there). Ops were drained before the fork.
-  void HelpUntil(const std::function<bool()>& done) override {
-    // (a worker waiting inside an op does not: it would run other ops on top of its own)
-    if (WorkerPool::InWorker()) return;
-    WorkerPool* pool = cpu_pool_.load(std::memory_order_acquire);
-    if (!pool) return;
-    // With nothing queued, a worker is running what we wait for (or what it waits on): poll for
-    // AXLE_ENGINE_SPIN_US before sleeping, yielding the core, and take any op that gets queued.
-    auto until = std::chrono::steady_clock::time_point::min();
-    for (int i = 0; !done(); ++i) {
-      if (OprBlock* op = pool->TryPop()) {
-        Execute(op);
-        until = std::chrono::steady_clock::time_point::min();
-        continue;
-      }
-      if ((i & 15) != 15) {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
-        continue;
-      }
-      const auto now = std::chrono::steady_clock::now();
-      if (until == std::chrono::steady_clock::time_point::min()) until = now + std::chrono::microseconds(WorkerPool::SpinMicros());
-      if (now >= until) return;
-      std::this_thread::yield();
-    }
-  }
-
   void AfterForkInChild() override {
     new (&pools_mu_) std::mutex();
     cpu_pool_.store(nullptr);
