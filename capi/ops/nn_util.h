@@ -234,28 +234,35 @@ inline void ZeroRow(T* dst, int64_t n) {
   }
 }
 
+// Windows of unit width stride without padding (1-D and 2-D; LeNet's, most CNNs' first layers):
+// every window lies inside the image, and each column row is out[1] runs of out[2] contiguous
+// inputs. For those, f(col_run, img_run, n) per run: plain loops that vectorise, instead of
+// ColWalk's per-row bookkeeping. False (nothing done) for other windows.
+template <class T, class Img, class F>
+inline bool DirectWalk(const ColGeom& g, Img* img, T* col, int64_t ld, F f) {
+  const Window& w = g.w;
+  if (!(w.k[0] == 1 && g.out[0] == 1 && g.in[0] == 1 && w.s[2] == 1 && w.p[1] == 0 && w.p[2] == 0)) return false;
+  const int64_t H = g.in[1], W = g.in[2], oh = g.out[1], ow = g.out[2];
+  const int64_t step = w.s[1] * W;
+  T* row = col;
+  for (int64_t c = 0; c < g.C; ++c)
+    for (int64_t a = 0; a < w.k[1]; ++a)
+      for (int64_t b = 0; b < w.k[2]; ++b, row += ld) {
+        Img* src = img + (c * H + a * w.d[1]) * W + b * w.d[2];
+        T* r = row;
+        for (int64_t y = 0; y < oh; ++y, src += step, r += ow) f(r, src, ow);
+      }
+  return true;
+}
+
 // col (C*K rows, OutSize columns, rows ld apart) = the windows of img (C, in...).
 template <class T>
 void Im2Col(const ColGeom& g, const T* img, T* col, int64_t ld) {
-  const Window& w = g.w;
-  const int64_t ow = g.out[2];
-  if (w.k[0] == 1 && g.out[0] == 1 && g.in[0] == 1 && w.s[2] == 1 && w.p[1] == 0 && w.p[2] == 0) {
-    // 1-D and 2-D windows of unit width stride without padding (LeNet's, most CNNs' first
-    // layers): every window lies inside the image, each column row is oh rows of ow contiguous
-    // inputs; plain loops, vectorised, instead of the general walk's per-row bookkeeping.
-    const int64_t H = g.in[1], W = g.in[2], oh = g.out[1], kh = w.k[1], kw = w.k[2];
-    const int64_t step = w.s[1] * W;
-    T* row = col;
-    for (int64_t c = 0; c < g.C; ++c)
-      for (int64_t a = 0; a < kh; ++a)
-        for (int64_t b = 0; b < kw; ++b, row += ld) {
-          const T* src = img + (c * H + a * w.d[1]) * W + b * w.d[2];
-          T* r = row;
-          for (int64_t y = 0; y < oh; ++y, src += step, r += ow)
-            for (int64_t x = 0; x < ow; ++x) r[x] = src[x];
-        }
+  if (DirectWalk(g, img, col, ld, [](T* r, const T* src, int64_t n) {
+        for (int64_t x = 0; x < n; ++x) r[x] = src[x];
+      }))
     return;
-  }
+  const int64_t ow = g.out[2];
   ColWalk(g, img, col, ld, [ow](T* r, const T* src, int64_t x0, int64_t x1, int64_t sw) {
     ZeroRow(r, x0);
     if (sw == 1) {
@@ -270,22 +277,10 @@ void Im2Col(const ColGeom& g, const T* img, T* col, int64_t ld) {
 // img (C, in...) += the windows of col scattered back (the adjoint of Im2Col).
 template <class T>
 void Col2Im(const ColGeom& g, const T* col, int64_t ld, T* img) {
-  const Window& w = g.w;
-  if (w.k[0] == 1 && g.out[0] == 1 && g.in[0] == 1 && w.s[2] == 1 && w.p[1] == 0 && w.p[2] == 0) {
-    // the case of Im2Col's fast path, in reverse
-    const int64_t H = g.in[1], W = g.in[2], oh = g.out[1], ow = g.out[2], kh = w.k[1], kw = w.k[2];
-    const int64_t step = w.s[1] * W;
-    const T* row = col;
-    for (int64_t c = 0; c < g.C; ++c)
-      for (int64_t a = 0; a < kh; ++a)
-        for (int64_t b = 0; b < kw; ++b, row += ld) {
-          T* dst = img + (c * H + a * w.d[1]) * W + b * w.d[2];
-          const T* r = row;
-          for (int64_t y = 0; y < oh; ++y, dst += step, r += ow)
-            for (int64_t x = 0; x < ow; ++x) dst[x] += r[x];
-        }
+  if (DirectWalk(g, img, const_cast<T*>(col), ld, [](T* r, T* dst, int64_t n) {
+        for (int64_t x = 0; x < n; ++x) dst[x] += r[x];
+      }))
     return;
-  }
   ColWalk(g, img, const_cast<T*>(col), ld, [](T* r, T* dst, int64_t x0, int64_t x1, int64_t sw) {
     if (sw == 1) {
       for (int64_t x = x0; x < x1; ++x) dst[x] += r[x];
