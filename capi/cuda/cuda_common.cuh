@@ -296,8 +296,8 @@ struct ConstF {
 
 // Runs a floating point kernel (float32/float64) on float16 data: the float16 inputs and outputs
 // are converted to float32 scratch on the op's stream, the kernel runs on those, and the outputs
-// (req honoured by the kernel, kAdd included) are rounded back to float16; as the CPU's
-// nn::RunAsFloat (half.cu).
+// (req honoured by the kernel, kAdd included) and the inputs it mutates (optimizer states) are
+// rounded back to float16; as the CPU's nn::RunAsFloat (half.cu).
 FCompute AsFloat(FCompute f);
 
 // Row-major C (M x N) = op(A) op(B) (+ C when accumulate); cuBLAS when it loaded, else a tiled

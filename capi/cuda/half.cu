@@ -1,5 +1,6 @@
 // float16 for the floating point kernels (AsFloat, cuda_common.cuh): the float16 blobs of an op
-// go through float32 scratch, as the CPU's nn::RunAsFloat does.
+// go through float32 scratch, as the CPU's nn::RunAsFloat does; outputs and the inputs the op
+// mutates (its OpDef's mutate_inputs) are rounded back to float16.
 #include <vector>
 
 #include "cuda/cuda_common.cuh"
@@ -49,10 +50,14 @@ FCompute AsFloat(FCompute f) {
     for (size_t i = 0; i < out.size(); ++i)
       if (out[i].dtype == AX_FLOAT16) fo[i] = twin(out[i], req[i] == OpReq::kAdd);
     f(ctx, attrs, fi, req, fo);
+    auto store = [&](const TBlob& half, const TBlob& twin) {
+      Map(ctx, half.Size(), OpReq::kWrite, half.ptr<Half>(), ReadAsF<float>{twin.ptr<float>()}, "float32 to float16");
+    };
     for (size_t i = 0; i < out.size(); ++i)
-      if (out[i].dtype == AX_FLOAT16 && req[i] != OpReq::kNull)
-        Map(ctx, out[i].Size(), OpReq::kWrite, out[i].ptr<Half>(), ReadAsF<float>{fo[i].ptr<float>()},
-            "float32 to float16");
+      if (out[i].dtype == AX_FLOAT16 && req[i] != OpReq::kNull) store(out[i], fo[i]);
+    if (attrs.op)  // inputs the op updates in place (optimizer states, aux states)
+      for (int i : attrs.op->mutate_inputs)
+        if (i >= 0 && size_t(i) < in.size() && in[i].dtype == AX_FLOAT16) store(in[i], fi[i]);
   };
 }
 

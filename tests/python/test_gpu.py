@@ -371,18 +371,23 @@ def test_data_movement_ops_take_any_dtype_on_gpu():
 @gpu_only
 @pytest.mark.parametrize("op,extra", [("sgd_update", 0), ("sgd_mom_update", 1), ("adam_update", 2),
                                       ("nag_mom_update", 1), ("rmsprop_update", 1)])
-def test_optimizer_update_on_gpu_matches_cpu(op, extra):
-    xs = _inputs([((5, 4), "r")] * 2 + [((5, 4), "p")] * extra, "float32")
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_optimizer_update_on_gpu_matches_cpu(op, extra, dtype):
+    """The weight and the states (updated in place; float16 ones through float32 on both devices)."""
+    xs = _inputs([((5, 4), "r")] * 2 + [((5, 4), "p")] * extra, dtype)
     attrs = {"lr": 0.1, "wd": 0.01}
     if op in ("sgd_mom_update", "nag_mom_update"):
         attrs["momentum"] = 0.9
     res = []
     for ctx in (mx.cpu(), mx.gpu(0)):
-        arrs = [mx.nd.array(x, ctx=ctx) for x in xs]
+        arrs = [mx.nd.array(x, dtype=dtype, ctx=ctx) for x in xs]
         getattr(mx.nd, op)(*arrs, out=arrs[0], **attrs)
         res.append([a.asnumpy() for a in arrs])
-    for c, g in zip(*res):
-        np.testing.assert_allclose(g, c, rtol=1e-5, atol=1e-6)
+    for i, (x, c, g) in enumerate(zip(xs, *res)):
+        assert g.dtype == np.dtype(dtype)
+        assert i == 1 or not np.array_equal(g, x), f"input {i} was not updated on the GPU"  # (1: the gradient)
+        np.testing.assert_allclose(g.astype(np.float64), c.astype(np.float64),
+                                   **(TOL["float16"] if dtype == "float16" else dict(rtol=1e-5, atol=1e-6)))
 
 
 @gpu_only
@@ -647,10 +652,10 @@ def test_gpu_float16_conversion_is_the_cpus_on_host(tmp_path):
     at = got[f == np.float32(65520)].view(np.float16)  # halfway to 65536: overflows to inf
     assert at.size > 0 and np.isposinf(at).all()
 
-def _both(op, arrays, dtype, **attrs):
-    """op on the CPU and on gpu(0): (cpu result, gpu result) as numpy arrays of the same dtype."""
-    c = getattr(mx.nd, op)(*[mx.nd.array(a, dtype=dtype) for a in arrays], **attrs)
-    g = getattr(mx.nd, op)(*[mx.nd.array(a, dtype=dtype, ctx=mx.gpu(0)) for a in arrays], **attrs)
+def _both(op, arrays, in_dtype, **attrs):
+    """op on the CPU and on gpu(0) with in_dtype inputs: (cpu result, gpu result) as numpy arrays."""
+    c = getattr(mx.nd, op)(*[mx.nd.array(a, dtype=in_dtype) for a in arrays], **attrs)
+    g = getattr(mx.nd, op)(*[mx.nd.array(a, dtype=in_dtype, ctx=mx.gpu(0)) for a in arrays], **attrs)
     assert g.context == mx.gpu(0) and g.dtype == c.dtype, op
     return c.asnumpy(), g.asnumpy()
 

@@ -14,6 +14,11 @@ namespace cuda {
 // ---- unary ---------------------------------------------------------------------------------
 // Called with the arithmetic type of the stored one (fn::A: float for float16), as the CPU's
 // unary kernels; F is the type of the math: the dtype for floats, double for integers and bool.
+template <class T>
+AX_HD bool IsNeg(T x) {  // (no comparison of an unsigned type with zero)
+  if constexpr (std::is_unsigned_v<T>) return false;
+  else return x < T(0);
+}
 #define AX_GPU_UNARY(Name, expr)                                                        \
   struct Name {                                                                         \
     template <class T>                                                                  \
@@ -26,8 +31,8 @@ namespace cuda {
   };
 AX_GPU_UNARY(UNeg, T(T(0) - x))
 AX_GPU_UNARY(UCopy, x)
-AX_GPU_UNARY(UAbs, T(x < T(0) ? T(0) - x : x))
-AX_GPU_UNARY(USign, T(x > T(0) ? 1 : (x < T(0) ? -1 : 0)))
+AX_GPU_UNARY(UAbs, T(IsNeg(x) ? T(0) - x : x))
+AX_GPU_UNARY(USign, T(x > T(0) ? 1 : (IsNeg(x) ? -1 : 0)))
 AX_GPU_UNARY(USquare, T(x * x))
 AX_GPU_UNARY(UExp, exp(v))
 AX_GPU_UNARY(ULog, log(v))
