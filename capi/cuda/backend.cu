@@ -178,3 +178,35 @@ extern "C" __attribute__((visibility("default"))) const char* axle_cuda_kernel_n
   }();
   return names.c_str();
 }
+
+// The dtypes the kernels are built for, without touching CUDA or the core (for the coverage checks
+// beside axle_cuda_kernel_names): "arithmetic <dtypes>\nfloating <dtypes>", as the dtype switches
+// of cuda_common.cuh accept them; float16 counts as floating when AsFloat hands an (empty) float16
+// blob to the kernel as float32. Valid for the life of the process.
+extern "C" __attribute__((visibility("default"))) const char* axle_cuda_dtypes() {
+  using axle::cuda::DTypeStr;
+  static const std::string listing = [] {
+    std::string arith = "arithmetic", floating = "floating";
+    for (int code = 0; code < 8; ++code) {
+      try {
+        AX_GPU_TYPE_SWITCH(code, T, "probe", { arith += std::string(" ") + DTypeStr(code); });
+      } catch (const std::exception&) {
+      }
+      bool accepted = false;
+      axle::FCompute probe = [&](const axle::OpContext&, const axle::NodeAttrs&, const std::vector<axle::TBlob>& in,
+                                 const std::vector<axle::OpReq>&, const std::vector<axle::TBlob>&) {
+        AX_GPU_FLOAT_SWITCH(in[0].dtype, T, "probe", { accepted = true; });
+      };
+      axle::TBlob empty;
+      empty.shape = axle::TShape{int64_t(0)};
+      empty.dtype = code;
+      try {
+        axle::cuda::AsFloat(probe)(axle::OpContext(), axle::NodeAttrs(), {empty}, {}, {});
+      } catch (const std::exception&) {
+      }
+      if (accepted) floating += std::string(" ") + DTypeStr(code);
+    }
+    return arith + "\n" + floating;
+  }();
+  return listing.c_str();
+}

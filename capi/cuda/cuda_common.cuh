@@ -2,11 +2,15 @@
 // reports them at the wait point, naming the op), launch shapes, the dtype switch of GPU kernels,
 // a grid-stride map and the row-major GEMM entry (gemm.cu).
 #pragma once
+#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 
+#include "ops/cpu/math_functors.h"
 #include "ops/registry.h"
 
 namespace axle {
@@ -45,13 +49,64 @@ inline const char* DTypeStr(int dtype) {
   return dtype >= 0 && dtype < 8 ? names[dtype] : "unknown";
 }
 
-// The dtypes GPU kernels are built for (float16 and the 8-bit types are not yet).
+// float16 on the GPU: CUDA's __half in memory, arithmetic in float, as the CPU's half_t (an
+// implicit conversion to float, from every arithmetic type through float). float -> half rounds to
+// nearest even (overflow to inf) with cuda_fp16's conversion; a NaN becomes the CPU's quiet NaN
+// (sign kept, 0x7e00) and back to float keeps a NaN's sign and payload, so results match half_t
+// bit for bit.
+struct Half {
+  __half h;
+  Half() = default;
+  template <class U, std::enable_if_t<std::is_arithmetic_v<U>, int> = 0>
+  AX_HD Half(U v) : h(FromFloat(static_cast<float>(v))) {}  // NOLINT: implicit like a numeric type
+  AX_HD operator float() const {  // NOLINT
+    const unsigned short b = static_cast<__half_raw>(h).x;
+    if ((b & 0x7fffu) > 0x7c00u) {  // a NaN keeps its sign and payload, as half_t::ToFloat
+      const uint32_t x = (uint32_t(b & 0x8000u) << 16) | 0x7f800000u | (uint32_t(b & 0x3ffu) << 13);
+      float f;
+      memcpy(&f, &x, 4);
+      return f;
+    }
+    return __half2float(h);
+  }
+  static AX_HD __half FromFloat(float f) {
+    if (f != f) {
+      uint32_t x;
+      memcpy(&x, &f, 4);
+      __half_raw r;
+      r.x = static_cast<unsigned short>(((x >> 16) & 0x8000u) | 0x7e00u);
+      return __half(r);
+    }
+    return __float2half_rn(f);
+  }
+};
+static_assert(sizeof(Half) == 2, "Half must have float16's layout");
+
+}  // namespace cuda
+namespace fn {
+template <> struct Arith<cuda::Half> { using type = float; };  // (ops/cpu/math_functors.h)
+}  // namespace fn
+namespace cuda {
+
+// Floating point on the GPU (float16 included): accumulates in double in the reductions.
+template <class T> constexpr bool kIsFloat = std::is_floating_point_v<T> || std::is_same_v<T, Half>;
+
+// The type sums are kept in, as the CPU's Acc (ops/cpu/kernel.h): float for float16, int for bool.
+template <class T> using AccT = std::conditional_t<std::is_same_v<T, bool>, int, fn::A<T>>;
+
+// The dtypes GPU kernels are built for: every dtype for the arithmetic kernels (float16 as Half),
+// float32/float64 for the floating point ones, whose float16 runs through float32 (AsFloat).
+// axle_cuda_dtypes() (backend.cu) lists what these switches accept.
 #define AX_GPU_TYPE_SWITCH(dtype, DType, who, ...)                                                  \
   switch (dtype) {                                                                                  \
     case AX_FLOAT32: { using DType = float; __VA_ARGS__; } break;                                   \
     case AX_FLOAT64: { using DType = double; __VA_ARGS__; } break;                                  \
+    case AX_FLOAT16: { using DType = ::axle::cuda::Half; __VA_ARGS__; } break;                      \
+    case AX_UINT8: { using DType = uint8_t; __VA_ARGS__; } break;                                   \
     case AX_INT32: { using DType = int32_t; __VA_ARGS__; } break;                                   \
+    case AX_INT8: { using DType = int8_t; __VA_ARGS__; } break;                                     \
     case AX_INT64: { using DType = int64_t; __VA_ARGS__; } break;                                   \
+    case AX_BOOL: { using DType = bool; __VA_ARGS__; } break;                                       \
     default: ::axle::Throw(AX_ERR_NOT_SUPPORTED, who, ": no GPU kernel for dtype ", ::axle::cuda::DTypeStr(dtype));    \
   }
 #define AX_GPU_FLOAT_SWITCH(dtype, DType, who, ...)                                                 \
@@ -59,7 +114,7 @@ inline const char* DTypeStr(int dtype) {
     case AX_FLOAT32: { using DType = float; __VA_ARGS__; } break;                                   \
     case AX_FLOAT64: { using DType = double; __VA_ARGS__; } break;                                  \
     default: ::axle::Throw(AX_ERR_NOT_SUPPORTED, who, ": no GPU kernel for dtype ", ::axle::cuda::DTypeStr(dtype),     \
-                           " (float32 and float64 are supported)");                                 \
+                           " (float32, float64; float16 through float32)");                         \
   }
 
 // Data movement (gathers, scatters, copies) without accumulation works on any dtype through an
@@ -105,13 +160,31 @@ __device__ inline void StoreD(OT* y, int64_t i, int64_t v, bool add) {
   y[i] = static_cast<OT>(add ? v + static_cast<int64_t>(y[i]) : v);
 }
 
-// *p += v atomically (int64 through unsigned long long: two's complement addition).
+// *p += v atomically (int64 through unsigned long long: two's complement addition). 8- and 16-bit
+// types (and bool) update their aligned 32-bit word by compare-and-swap, adding as the CPU does:
+// T(*p + v) (float16 rounded per addition, integers wrapping, bool true once either is).
 template <class T>
 __device__ inline void AtomicAdd(T* p, T v) {
-  if constexpr (std::is_same_v<T, int64_t>)
+  if constexpr (std::is_same_v<T, int64_t>) {
     atomicAdd(reinterpret_cast<unsigned long long*>(p), static_cast<unsigned long long>(v));
-  else
+  } else if constexpr (sizeof(T) < 4) {
+    const uintptr_t addr = reinterpret_cast<uintptr_t>(p);
+    unsigned* word = reinterpret_cast<unsigned*>(addr & ~uintptr_t(3));
+    const unsigned shift = static_cast<unsigned>(addr & 3) * 8, mask = (sizeof(T) == 1 ? 0xffu : 0xffffu) << shift;
+    unsigned old = *word, seen;
+    do {
+      seen = old;
+      unsigned bits = (seen & mask) >> shift;
+      T cur;
+      memcpy(&cur, &bits, sizeof(T));
+      const T sum = T(cur + v);
+      bits = 0;
+      memcpy(&bits, &sum, sizeof(T));
+      old = atomicCAS(word, seen, (seen & ~mask) | (bits << shift));
+    } while (old != seen);
+  } else {
     atomicAdd(p, v);
+  }
 }
 
 // Stream-ordered scratch memory for one op (freed in stream order when it goes out of scope).
@@ -139,8 +212,8 @@ inline void ZeroUnlessAdd(const OpContext& ctx, const TBlob& out, OpReq req) {
 template <class DType, class F>
 __global__ void MapKernel(int64_t n, DType* out, bool add, F f) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(blockDim.x) * gridDim.x) {
-    DType v = DType(f(i));
-    out[i] = add ? DType(out[i] + v) : v;
+    const auto v = f(i);  // added before it is rounded to DType, as the CPU's MapIndex
+    out[i] = add ? DType(out[i] + v) : DType(v);
   }
 }
 template <class DType, class F>
@@ -184,7 +257,7 @@ struct MulOp {
 template <class T, class Op>
 __device__ inline T BlockReduce(T v, Op op) {
   __shared__ T part[kReduceThreads / 32];
-  for (int o = 16; o > 0; o /= 2) v = op(v, __shfl_down_sync(0xffffffffu, v, o));
+  for (int o = 16; o > 0; o /= 2) v = op(v, T(__shfl_down_sync(0xffffffffu, v, o)));  // (8-bit, bool: via int)
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   if (lane == 0) part[warp] = v;
   __syncthreads();
@@ -221,8 +294,15 @@ struct ConstF {
   AX_HD T operator()(int64_t) const { return v; }
 };
 
+// Runs a floating point kernel (float32/float64) on float16 data: the float16 inputs and outputs
+// are converted to float32 scratch on the op's stream, the kernel runs on those, and the outputs
+// (req honoured by the kernel, kAdd included) and the inputs it mutates (optimizer states) are
+// rounded back to float16; as the CPU's nn::RunAsFloat (half.cu).
+FCompute AsFloat(FCompute f);
+
 // Row-major C (M x N) = op(A) op(B) (+ C when accumulate); cuBLAS when it loaded, else a tiled
-// kernel. T is float or double.
+// kernel. T is float, double or Half (cublasGemmEx, float16 in and out, float32 compute; the
+// built-in kernel accumulates in float too).
 template <class T>
 void Gemm(cudaStream_t s, bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B,
           int64_t ldb, T* C, int64_t ldc, bool accumulate);

@@ -24,6 +24,10 @@ enum cublasOperation_t { CUBLAS_OP_N = 0, CUBLAS_OP_T = 1 };
 using FnCreate = int (*)(cublasHandle_t*);
 using FnSetStream = int (*)(cublasHandle_t, cudaStream_t);
 using FnGetVersion = int (*)(cublasHandle_t, int*);
+// cublasGemmEx with its enums as ints (cudaDataType_t, cublasComputeType_t, cublasGemmAlgo_t)
+using FnGemmEx = int (*)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int, const void*, const void*,
+                         int, int, const void*, int, int, const void*, void*, int, int, int, int);
+constexpr int kCudaR16F = 2, kCublasCompute32F = 68, kCublasGemmDefault = -1;  // (CUDA_R_16F, ...)
 template <class T>
 using FnGemm = int (*)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int, const T*, const T*, int,
                        const T*, int, const T*, T*, int);
@@ -35,6 +39,7 @@ struct Cublas {
   FnSetStream set_stream = nullptr;
   FnGemm<float> sgemm = nullptr;
   FnGemm<double> dgemm = nullptr;
+  FnGemmEx gemm_ex = nullptr;  // float16 (without it, float16 uses the built-in kernel)
 };
 
 std::string ThisDir() {
@@ -76,6 +81,7 @@ Cublas* Load() {
     r->set_stream = reinterpret_cast<FnSetStream>(dlsym(h, "cublasSetStream_v2"));
     r->sgemm = reinterpret_cast<FnGemm<float>>(dlsym(h, "cublasSgemm_v2"));
     r->dgemm = reinterpret_cast<FnGemm<double>>(dlsym(h, "cublasDgemm_v2"));
+    r->gemm_ex = reinterpret_cast<FnGemmEx>(dlsym(h, "cublasGemmEx"));
     auto version = reinterpret_cast<FnGetVersion>(dlsym(h, "cublasGetVersion_v2"));
     r->ok = r->create && r->set_stream && r->sgemm && r->dgemm;
     if (!r->ok) {
@@ -112,7 +118,8 @@ cublasHandle_t Handle(Cublas* c) {
 }
 
 // C = op(A) op(B) (+ C), row-major: 32 x 32 tiles of A and B staged in shared memory; each
-// thread of a 16 x 16 block computes a 2 x 2 patch of the output tile.
+// thread of a 16 x 16 block computes a 2 x 2 patch of the output tile, summing in fn::A<T>
+// (float for float16, as the CPU's GemmAcc).
 constexpr int kTile = 32, kSub = 16;
 template <class T>
 __global__ void TiledGemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B,
@@ -121,7 +128,8 @@ __global__ void TiledGemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, con
   __shared__ T Bs[kTile][kTile + 1];
   const int tx = threadIdx.x, ty = threadIdx.y;
   const int64_t row0 = blockIdx.y * int64_t(kTile), col0 = blockIdx.x * int64_t(kTile);
-  T sum[2][2] = {{T(0), T(0)}, {T(0), T(0)}};
+  using AT = fn::A<T>;
+  AT sum[2][2] = {{AT(0), AT(0)}, {AT(0), AT(0)}};
   for (int64_t k0 = 0; k0 < K; k0 += kTile) {
     for (int i = ty; i < kTile; i += kSub)
       for (int j = tx; j < kTile; j += kSub) {
@@ -133,7 +141,7 @@ __global__ void TiledGemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, con
     __syncthreads();
 #pragma unroll 8
     for (int k = 0; k < kTile; ++k) {
-      T a0 = As[ty][k], a1 = As[ty + kSub][k], b0 = Bs[k][tx], b1 = Bs[k][tx + kSub];
+      const AT a0 = As[ty][k], a1 = As[ty + kSub][k], b0 = Bs[k][tx], b1 = Bs[k][tx + kSub];
       sum[0][0] += a0 * b0;
       sum[0][1] += a0 * b1;
       sum[1][0] += a1 * b0;
@@ -144,7 +152,7 @@ __global__ void TiledGemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, con
   for (int i = 0; i < 2; ++i)
     for (int j = 0; j < 2; ++j) {
       int64_t r = row0 + ty + i * kSub, c = col0 + tx + j * kSub;
-      if (r < M && c < N) C[r * ldc + c] = acc ? C[r * ldc + c] + sum[i][j] : sum[i][j];
+      if (r < M && c < N) C[r * ldc + c] = T(acc ? AT(C[r * ldc + c]) + sum[i][j] : sum[i][j]);
     }
 }
 
@@ -171,14 +179,19 @@ void Gemm(cudaStream_t s, bool ta, bool tb, int64_t M, int64_t N, int64_t K, con
   }
   Cublas* c = Load();
   const int64_t kIntMax = 2147483647;
-  if (c->ok && M <= kIntMax && N <= kIntMax && K <= kIntMax && lda <= kIntMax && ldb <= kIntMax && ldc <= kIntMax) {
+  const bool has_routine = !std::is_same_v<T, Half> || c->gemm_ex;
+  if (c->ok && has_routine && M <= kIntMax && N <= kIntMax && K <= kIntMax && lda <= kIntMax && ldb <= kIntMax && ldc <= kIntMax) {
     cublasHandle_t h = Handle(c);
     c->set_stream(h, s);
-    const T one = T(1), beta = accumulate ? T(1) : T(0);
+    using S = fn::A<T>;  // alpha and beta: float for float16 (float32 compute)
+    const S one = S(1), beta = accumulate ? S(1) : S(0);
     // row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T
     auto opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N, opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
     int st;
-    if constexpr (std::is_same_v<T, float>)
+    if constexpr (std::is_same_v<T, Half>)
+      st = c->gemm_ex(h, opb, opa, int(N), int(M), int(K), &one, B, kCudaR16F, int(ldb), A, kCudaR16F, int(lda), &beta,
+                      C, kCudaR16F, int(ldc), kCublasCompute32F, kCublasGemmDefault);
+    else if constexpr (std::is_same_v<T, float>)
       st = c->sgemm(h, opb, opa, int(N), int(M), int(K), &one, B, int(ldb), A, int(lda), &beta, C, int(ldc));
     else
       st = c->dgemm(h, opb, opa, int(N), int(M), int(K), &one, B, int(ldb), A, int(lda), &beta, C, int(ldc));
@@ -194,6 +207,8 @@ template void Gemm<float>(cudaStream_t, bool, bool, int64_t, int64_t, int64_t, c
                           int64_t, float*, int64_t, bool);
 template void Gemm<double>(cudaStream_t, bool, bool, int64_t, int64_t, int64_t, const double*, int64_t,
                            const double*, int64_t, double*, int64_t, bool);
+template void Gemm<Half>(cudaStream_t, bool, bool, int64_t, int64_t, int64_t, const Half*, int64_t, const Half*,
+                         int64_t, Half*, int64_t, bool);
 
 }  // namespace cuda
 }  // namespace axle

@@ -143,6 +143,20 @@ def gpu_kernel_names():
     return set(fn().decode().split())
 
 
+def gpu_kernel_dtypes():
+    """The dtypes the built CUDA backend's kernels are built for, read from libaxle_cuda.so without a
+    GPU: {"arithmetic": {...}, "floating": {...}} (the arithmetic kernels, and the floating point
+    ones such as Convolution, whose float16 runs through float32); None without the backend."""
+    import ctypes
+    from . import _axle_cffi
+    path = os.path.join(os.path.dirname(_axle_cffi.__file__), "libaxle_cuda.so")
+    if not os.path.isfile(path):
+        return None
+    fn = ctypes.CDLL(path).axle_cuda_dtypes
+    fn.restype = ctypes.c_char_p
+    return {kind: set(names) for kind, *names in (line.split() for line in fn().decode().splitlines())}
+
+
 def ops_without_gpu_kernel():
     """Registry ops (canonical names) the CUDA backend has no kernel for; None without the backend."""
     from .ndarray._op import OpInfo, list_ops

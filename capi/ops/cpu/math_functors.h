@@ -10,7 +10,11 @@
 namespace axle {
 namespace fn {
 
-template <class T> using A = std::conditional_t<std::is_same_v<T, half_t>, float, T>;
+// The arithmetic type of a stored type: float for float16 (half_t here, the CUDA backend's Half
+// specialises it too), else itself.
+template <class T> struct Arith { using type = T; };
+template <> struct Arith<half_t> { using type = float; };
+template <class T> using A = typename Arith<T>::type;
 
 // static_cast from S to D (Cast, _cast_like), defined for every input: to an integer type, NaN gives 0,
 // values beyond int64's range saturate, the rest truncate toward zero and wrap to the type's width (as

@@ -122,10 +122,10 @@ void LeakyGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::v
 }  // namespace
 
 void RegisterActivationKernels() {
-  SetKernel("Activation", ActCompute);
-  SetKernel("_backward_Activation", ActGradCompute);
-  SetKernel("LeakyReLU", LeakyCompute);
-  SetKernel("_backward_LeakyReLU", LeakyGradCompute);
+  SetKernel("Activation", AsFloat(ActCompute));
+  SetKernel("_backward_Activation", AsFloat(ActGradCompute));
+  SetKernel("LeakyReLU", AsFloat(LeakyCompute));
+  SetKernel("_backward_LeakyReLU", AsFloat(LeakyGradCompute));
 }
 
 }  // namespace cuda

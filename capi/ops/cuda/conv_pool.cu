@@ -242,10 +242,10 @@ void PoolBackwardCompute(const OpContext& ctx, const NodeAttrs& attrs, const std
 }
 
 void RegisterConvPoolKernels() {
-  SetKernel("Convolution", ConvCompute);
-  SetKernel("_backward_Convolution", ConvBackwardCompute);
-  SetKernel("Pooling", PoolCompute);
-  SetKernel("_backward_Pooling", PoolBackwardCompute);
+  SetKernel("Convolution", AsFloat(ConvCompute));
+  SetKernel("_backward_Convolution", AsFloat(ConvBackwardCompute));
+  SetKernel("Pooling", AsFloat(PoolCompute));
+  SetKernel("_backward_Pooling", AsFloat(PoolBackwardCompute));
 }
 
 }  // namespace cuda

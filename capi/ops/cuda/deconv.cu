@@ -216,10 +216,10 @@ void UpSamplingBackwardCompute(const OpContext& ctx, const NodeAttrs& attrs, con
 }  // namespace
 
 void RegisterDeconvKernels() {
-  SetKernel("Deconvolution", DeconvCompute);
-  SetKernel("_backward_Deconvolution", DeconvBackwardCompute);
-  SetKernel("UpSampling", UpSamplingCompute);
-  SetKernel("_backward_UpSampling", UpSamplingBackwardCompute);
+  SetKernel("Deconvolution", AsFloat(DeconvCompute));
+  SetKernel("_backward_Deconvolution", AsFloat(DeconvBackwardCompute));
+  SetKernel("UpSampling", AsFloat(UpSamplingCompute));
+  SetKernel("_backward_UpSampling", AsFloat(UpSamplingBackwardCompute));
 }
 
 }  // namespace cuda

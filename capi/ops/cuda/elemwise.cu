@@ -13,7 +13,13 @@ namespace axle {
 namespace cuda {
 
 // ---- unary ---------------------------------------------------------------------------------
-// F is the arithmetic type: the dtype for floats, double for integers (as the CPU kernels).
+// Called with the arithmetic type of the stored one (fn::A: float for float16), as the CPU's
+// unary kernels; F is the type of the math: the dtype for floats, double for integers and bool.
+template <class T>
+AX_HD bool IsNeg(T x) {  // (no comparison of an unsigned type with zero)
+  if constexpr (std::is_unsigned_v<T>) return false;
+  else return x < T(0);
+}
 #define AX_GPU_UNARY(Name, expr)                                                        \
   struct Name {                                                                         \
     template <class T>                                                                  \
@@ -26,8 +32,8 @@ namespace cuda {
   };
 AX_GPU_UNARY(UNeg, T(T(0) - x))
 AX_GPU_UNARY(UCopy, x)
-AX_GPU_UNARY(UAbs, T(x < T(0) ? T(0) - x : x))
-AX_GPU_UNARY(USign, T(x > T(0) ? 1 : (x < T(0) ? -1 : 0)))
+AX_GPU_UNARY(UAbs, T(IsNeg(x) ? T(0) - x : x))
+AX_GPU_UNARY(USign, T(x > T(0) ? 1 : (IsNeg(x) ? -1 : 0)))
 AX_GPU_UNARY(USquare, T(x * x))
 AX_GPU_UNARY(UExp, exp(v))
 AX_GPU_UNARY(ULog, log(v))
@@ -50,7 +56,7 @@ AX_GPU_UNARY(URound, round(v))
 template <class OP, class T>
 struct UnaryF {
   const T* x;
-  AX_HD auto operator()(int64_t i) const { return OP::Map(x[i]); }
+  AX_HD auto operator()(int64_t i) const { return OP::Map(fn::A<T>(x[i])); }
 };
 template <class OP>
 void UnaryCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
@@ -72,25 +78,15 @@ void CopyCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector
   UnaryCompute<UCopy>(ctx, attrs, in, req, out);
 }
 
-// Cast converts between every dtype but float16 (to bool: nonzero), as the CPU's Cast.
-#define AX_GPU_CAST_SWITCH(dtype, DType, who, ...)                                                  \
-  switch (dtype) {                                                                                  \
-    case AX_UINT8: { using DType = uint8_t; __VA_ARGS__; } break;                                   \
-    case AX_INT8: { using DType = int8_t; __VA_ARGS__; } break;                                     \
-    case AX_BOOL: { using DType = bool; __VA_ARGS__; } break;                                       \
-    default: AX_GPU_TYPE_SWITCH(dtype, DType, who, __VA_ARGS__)                                     \
-  }
 template <class S, class D>
 struct CastF {
   const S* x;
-  // as on the CPU (fn::CastValue): NaN to an integer gives 0, values beyond int64 saturate, the
-  // rest truncate and wrap (static_cast of those is undefined)
-  AX_HD D operator()(int64_t i) const { return static_cast<D>(fn::CastValue<D>(x[i])); }
+  AX_HD auto operator()(int64_t i) const { return fn::CastValue<D>(x[i]); }  // as the CPU's Cast
 };
 void CastCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                  const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
-  AX_GPU_CAST_SWITCH(in[0].dtype, S, attrs.Who(), {
-    AX_GPU_CAST_SWITCH(out[0].dtype, D, attrs.Who(), {
+  AX_GPU_TYPE_SWITCH(in[0].dtype, S, attrs.Who(), {
+    AX_GPU_TYPE_SWITCH(out[0].dtype, D, attrs.Who(), {
       Map(ctx, out[0].Size(), req[0], out[0].ptr<D>(), CastF<S, D>{in[0].ptr<S>()}, "Cast");
     });
   });
@@ -211,15 +207,15 @@ void RegisterElemwiseKernels() {
   SetKernel("_random_normal", SampleCompute<1>);
   SetKernel("_random_randint", SampleCompute<2>);
   SetKernel("_arange", ArangeCompute);
-  SetKernel("sgd_update", UpdateCompute<opt::SGD>);
-  SetKernel("sgd_mom_update", UpdateCompute<opt::SGDMom>);
-  SetKernel("nag_mom_update", UpdateCompute<opt::NAGMom>);
-  SetKernel("adam_update", UpdateCompute<opt::Adam>);
-  SetKernel("rmsprop_update", UpdateCompute<opt::RMSProp>);
-  SetKernel("rmspropalex_update", UpdateCompute<opt::RMSPropAlex>);
-  SetKernel("signsgd_update", UpdateCompute<opt::SignSGD>);
-  SetKernel("signum_update", UpdateCompute<opt::Signum>);
-  SetKernel("ftrl_update", UpdateCompute<opt::Ftrl>);
+  SetKernel("sgd_update", AsFloat(UpdateCompute<opt::SGD>));
+  SetKernel("sgd_mom_update", AsFloat(UpdateCompute<opt::SGDMom>));
+  SetKernel("nag_mom_update", AsFloat(UpdateCompute<opt::NAGMom>));
+  SetKernel("adam_update", AsFloat(UpdateCompute<opt::Adam>));
+  SetKernel("rmsprop_update", AsFloat(UpdateCompute<opt::RMSProp>));
+  SetKernel("rmspropalex_update", AsFloat(UpdateCompute<opt::RMSPropAlex>));
+  SetKernel("signsgd_update", AsFloat(UpdateCompute<opt::SignSGD>));
+  SetKernel("signum_update", AsFloat(UpdateCompute<opt::Signum>));
+  SetKernel("ftrl_update", AsFloat(UpdateCompute<opt::Ftrl>));
 }
 
 }  // namespace cuda

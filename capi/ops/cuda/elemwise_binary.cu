@@ -9,13 +9,20 @@ namespace axle {
 namespace cuda {
 
 // ---- binary --------------------------------------------------------------------------------
-// Full-rank strides of a and b against the output (0 on broadcast dims).
+// Full-rank strides of a and b against the output (0 on broadcast dims); operands of the output's
+// shape are one axis of stride 1 (the same-shape case, without index arithmetic).
 struct BPlan {
   int nd;
   int64_t out[kMaxNDim], sa[kMaxNDim], sb[kMaxNDim];
 };
 BPlan PlanBinary(const TShape& a, const TShape& b, const TShape& o) {
   BPlan p;
+  if (a == o && b == o) {
+    p.nd = 1;
+    p.out[0] = o.Size();
+    p.sa[0] = p.sb[0] = 1;
+    return p;
+  }
   p.nd = o.ndim();
   const TShape* in[2] = {&a, &b};
   int64_t* st[2] = {p.sa, p.sb};
@@ -33,15 +40,11 @@ BPlan PlanBinary(const TShape& a, const TShape& b, const TShape& o) {
 }
 
 template <class OP, class T>
-struct BinarySame {
-  const T *a, *b;
-  AX_HD auto operator()(int64_t i) const { return OP::Map(a[i], b[i]); }
-};
-template <class OP, class T>
 struct BinaryBcast {
   const T *a, *b;
   BPlan p;
   AX_HD auto operator()(int64_t i) const {
+    if (p.nd == 1) return OP::Map(a[i * p.sa[0]], b[i * p.sb[0]]);
     int64_t ia = 0, ib = 0;
     for (int d = p.nd - 1; d >= 0; --d) {
       int64_t x = i % p.out[d];
@@ -57,12 +60,9 @@ template <class OP>
 void BinaryCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                    const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
   const TBlob &a = in[0], &b = in[1], &y = out[0];
-  AX_GPU_TYPE_SWITCH(y.dtype, T, attrs.Who(), {
-    if (a.shape == y.shape && b.shape == y.shape)
-      Map(ctx, y.Size(), req[0], y.ptr<T>(), BinarySame<OP, T>{a.ptr<T>(), b.ptr<T>()}, "binary");
-    else
-      Map(ctx, y.Size(), req[0], y.ptr<T>(), BinaryBcast<OP, T>{a.ptr<T>(), b.ptr<T>(), PlanBinary(a.shape, b.shape, y.shape)},
-          "broadcast binary");
+  const BPlan p = PlanBinary(a.shape, b.shape, y.shape);
+  AX_GPU_TYPE_SWITCH(y.dtype, T, attrs.Who(), {  // one kernel per op and dtype (compile time)
+    Map(ctx, y.Size(), req[0], y.ptr<T>(), BinaryBcast<OP, T>{a.ptr<T>(), b.ptr<T>(), p}, "binary");
   });
 }
 
@@ -91,7 +91,8 @@ void ScalarCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vect
     return;
   }
   AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.Who(), {
-    Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(), ScalarF<OP, T>{in[0].ptr<T>(), static_cast<T>(s)}, "scalar op");
+    Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(), ScalarF<OP, T>{in[0].ptr<T>(), T(fn::CastValue<T>(s))},
+        "scalar op");
   });
 }
 

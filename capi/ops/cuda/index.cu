@@ -27,6 +27,28 @@ AX_HD inline int64_t ResolveIndex(double v, int64_t m, int mode) {
   return j < 0 ? 0 : (j >= m ? m - 1 : j);  // clip; raise: already checked in range
 }
 
+// An index (or condition) array of any dtype but float16, read as double on the device: one
+// kernel per data dtype serves every index dtype.
+struct IndexArray {
+  const void* p;
+  int dtype;
+  AX_HD double operator[](int64_t i) const {
+    switch (dtype) {
+      case AX_FLOAT32: return static_cast<const float*>(p)[i];
+      case AX_FLOAT64: return static_cast<const double*>(p)[i];
+      case AX_INT32: return static_cast<const int32_t*>(p)[i];
+      case AX_INT64: return static_cast<double>(static_cast<const int64_t*>(p)[i]);
+      case AX_INT8: return static_cast<const int8_t*>(p)[i];
+      default: return static_cast<const uint8_t*>(p)[i];  // uint8, bool
+    }
+  }
+};
+IndexArray Indices(const TBlob& b, const NodeAttrs& attrs) {
+  AX_CHECK(b.dtype != AX_FLOAT16 && b.dtype >= 0 && b.dtype < 8, AX_ERR_NOT_SUPPORTED, attrs.Who(),
+           ": no GPU kernel for indices of dtype ", DTypeStr(b.dtype));
+  return IndexArray{b.dptr, b.dtype};
+}
+
 // mode='raise': every index must lie in [0, m - 1] (the CPU's ResolveIndices, same messages).
 void CheckIndicesInRange(const NodeAttrs& attrs, const TBlob& idx, int64_t m, int axis, const TShape& data_shape,
                          cudaStream_t st) {
@@ -60,10 +82,10 @@ AxisSplit Split(const TShape& s, int64_t axis) {
 
 // ---- take ---------------------------------------------------------------------------------------
 // y (outer, k, inner)[i] = x[o, idx[j], e]
-template <class T, class I>
+template <class T>
 struct TakeF {
   const T* x;
-  const I* idx;
+  IndexArray idx;
   int64_t k, m, inner;
   int mode;
   AX_HD T operator()(int64_t i) const {
@@ -78,17 +100,16 @@ void TakeCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector
   const AxisSplit s = Split(in[0].shape, p.axis);
   if (p.mode == kRaise) CheckIndicesInRange(attrs, in[1], s.m, s.axis, in[0].shape, Stream(ctx));
   if (out[0].Size() == 0) return;
-  AX_GPU_INDEX_SWITCH(in[1].dtype, I, attrs.Who(), {
-    AX_GPU_MOVE_SWITCH(out[0].dtype, req[0] == OpReq::kAdd, T, attrs.Who(), {
-      Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(),
-          TakeF<T, I>{in[0].ptr<T>(), in[1].ptr<I>(), in[1].Size(), s.m, s.inner, p.mode}, "take");
-    });
+  const IndexArray idx = Indices(in[1], attrs);
+  AX_GPU_MOVE_SWITCH(out[0].dtype, req[0] == OpReq::kAdd, T, attrs.Who(), {
+    Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(), TakeF<T>{in[0].ptr<T>(), idx, in[1].Size(), s.m, s.inner, p.mode},
+        "take");
   });
 }
 
 // dx[o, idx[j], e] += dy[o, j, e]
-template <class T, class I>
-__global__ void TakeGradKernel(int64_t n, int64_t k, int64_t m, int64_t inner, int mode, const I* idx, const T* dy,
+template <class T>
+__global__ void TakeGradKernel(int64_t n, int64_t k, int64_t m, int64_t inner, int mode, IndexArray idx, const T* dy,
                                T* dx) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(blockDim.x) * gridDim.x) {
     const int64_t e = i % inner, j = (i / inner) % k, o = i / (inner * k);
@@ -104,14 +125,13 @@ void TakeGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::ve
   const int mode = p.mode == kWrap ? kWrap : kClip;  // raise was checked forward
   cudaStream_t st = Stream(ctx);
   ZeroUnlessAdd(ctx, out[0], req[0]);
+  const int64_t n = in[0].Size();
+  if (n == 0) return;
+  const IndexArray idx = Indices(in[1], attrs);
   AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.Who(), {
-    const int64_t n = in[0].Size();
-    if (n == 0) return;
-    AX_GPU_INDEX_SWITCH(in[1].dtype, I, attrs.Who(), {
-      TakeGradKernel<<<Blocks(n), kThreads, 0, st>>>(n, in[1].Size(), s.m, s.inner, mode, in[1].ptr<I>(),
-                                                     in[0].ptr<T>(), out[0].ptr<T>());
-      AX_CUDA_LAUNCHED("_backward_take");
-    });
+    TakeGradKernel<<<Blocks(n), kThreads, 0, st>>>(n, in[1].Size(), s.m, s.inner, mode, idx, in[0].ptr<T>(),
+                                                   out[0].ptr<T>());
+    AX_CUDA_LAUNCHED("_backward_take");
   });
 }
 
@@ -119,10 +139,10 @@ void TakeGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::ve
 int PickMode(const NodeAttrs& attrs) { return attrs.get<PickParam>().mode == 0 ? kClip : kWrap; }
 
 // y[i] = x[o, idx[i], e] with i = (o, e)
-template <class T, class I>
+template <class T>
 struct PickF {
   const T* x;
-  const I* idx;
+  IndexArray idx;
   int64_t m, inner;
   int mode;
   AX_HD T operator()(int64_t i) const {
@@ -133,17 +153,16 @@ void PickCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector
                  const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
   if (req[0] == OpReq::kNull || out[0].Size() == 0) return;
   const AxisSplit s = Split(in[0].shape, *attrs.get<PickParam>().axis);
-  AX_GPU_INDEX_SWITCH(in[1].dtype, I, attrs.Who(), {
-    AX_GPU_MOVE_SWITCH(out[0].dtype, req[0] == OpReq::kAdd, T, attrs.Who(), {
-      Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(),
-          PickF<T, I>{in[0].ptr<T>(), in[1].ptr<I>(), s.m, s.inner, PickMode(attrs)}, "pick");
-    });
+  const IndexArray idx = Indices(in[1], attrs);
+  AX_GPU_MOVE_SWITCH(out[0].dtype, req[0] == OpReq::kAdd, T, attrs.Who(), {
+    Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(), PickF<T>{in[0].ptr<T>(), idx, s.m, s.inner, PickMode(attrs)},
+        "pick");
   });
 }
 
 // dx[o, idx[i], e] += dy[i]: each output position picks its own element (disjoint writes)
-template <class T, class I>
-__global__ void PickGradKernel(int64_t n, int64_t m, int64_t inner, int mode, const I* idx, const T* dy, T* dx) {
+template <class T>
+__global__ void PickGradKernel(int64_t n, int64_t m, int64_t inner, int mode, IndexArray idx, const T* dy, T* dx) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(blockDim.x) * gridDim.x) {
     T& t = dx[(i / inner * m + ResolveIndex(static_cast<double>(idx[i]), m, mode)) * inner + i % inner];
     t = T(t + dy[i]);
@@ -156,21 +175,20 @@ void PickGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::ve
   const AxisSplit s = Split(out[0].shape, *attrs.get<PickParam>().axis);
   cudaStream_t st = Stream(ctx);
   ZeroUnlessAdd(ctx, out[0], req[0]);
+  const int64_t n = in[0].Size();
+  if (n == 0) return;
+  const IndexArray idx = Indices(in[2], attrs);
   AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.Who(), {
-    const int64_t n = in[0].Size();
-    if (n == 0) return;
-    AX_GPU_INDEX_SWITCH(in[2].dtype, I, attrs.Who(), {
-      PickGradKernel<<<Blocks(n), kThreads, 0, st>>>(n, s.m, s.inner, PickMode(attrs), in[2].ptr<I>(), in[0].ptr<T>(),
-                                                     out[0].ptr<T>());
-      AX_CUDA_LAUNCHED("_backward_pick");
-    });
+    PickGradKernel<<<Blocks(n), kThreads, 0, st>>>(n, s.m, s.inner, PickMode(attrs), idx, in[0].ptr<T>(),
+                                                   out[0].ptr<T>());
+    AX_CUDA_LAUNCHED("_backward_pick");
   });
 }
 
 // ---- one_hot ------------------------------------------------------------------------------------
-template <class T, class I>
+template <class T>
 struct OneHotF {
-  const I* idx;
+  IndexArray idx;
   int64_t depth;
   T on, off;
   AX_HD T operator()(int64_t i) const {
@@ -182,20 +200,19 @@ void OneHotCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vect
                    const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
   if (req[0] == OpReq::kNull || out[0].Size() == 0) return;
   const auto& p = attrs.get<OneHotParam>();
-  AX_GPU_INDEX_SWITCH(in[0].dtype, I, attrs.Who(), {
-    AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.Who(), {
-      Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(),
-          OneHotF<T, I>{in[0].ptr<I>(), int64_t(p.depth), static_cast<T>(p.on_value), static_cast<T>(p.off_value)},
-          "one_hot");
-    });
+  const IndexArray idx = Indices(in[0], attrs);
+  AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.Who(), {
+    Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(),
+        OneHotF<T>{idx, int64_t(p.depth), T(fn::CastValue<T>(p.on_value)), T(fn::CastValue<T>(p.off_value))},
+        "one_hot");
   });
 }
 
 // ---- where --------------------------------------------------------------------------------------
 // out[i] = cond[i / row] != 0 ? x[i] : y[i] (row > 1: a 1-D condition, one flag per row)
-template <class T, class C>
+template <class T>
 struct WhereF {
-  const C* c;
+  IndexArray c;
   const T *x, *y;
   int64_t row;
   AX_HD T operator()(int64_t i) const { return static_cast<double>(c[i / row]) != 0 ? x[i] : y[i]; }
@@ -205,10 +222,9 @@ void WhereCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vecto
   const int64_t n = out[0].Size();
   if (req[0] == OpReq::kNull || n == 0) return;
   const int64_t row = in[0].shape == out[0].shape ? 1 : n / in[0].Size();
-  AX_GPU_INDEX_SWITCH(in[0].dtype, C, attrs.Who(), {
-    AX_GPU_MOVE_SWITCH(out[0].dtype, req[0] == OpReq::kAdd, T, attrs.Who(), {
-      Map(ctx, n, req[0], out[0].ptr<T>(), WhereF<T, C>{in[0].ptr<C>(), in[1].ptr<T>(), in[2].ptr<T>(), row}, "where");
-    });
+  const IndexArray cond = Indices(in[0], attrs);
+  AX_GPU_MOVE_SWITCH(out[0].dtype, req[0] == OpReq::kAdd, T, attrs.Who(), {
+    Map(ctx, n, req[0], out[0].ptr<T>(), WhereF<T>{cond, in[1].ptr<T>(), in[2].ptr<T>(), row}, "where");
   });
 }
 

@@ -98,12 +98,12 @@ void MakeLossGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std
 }  // namespace
 
 void RegisterLossKernels() {
-  SetKernel("LinearRegressionOutput", RegCompute<kLinear>);
-  SetKernel("LogisticRegressionOutput", RegCompute<kLogistic>);
-  SetKernel("MAERegressionOutput", RegCompute<kMAE>);
-  SetKernel("_backward_LinearRegressionOutput", RegGradCompute<kLinear>);
-  SetKernel("_backward_LogisticRegressionOutput", RegGradCompute<kLogistic>);
-  SetKernel("_backward_MAERegressionOutput", RegGradCompute<kMAE>);
+  SetKernel("LinearRegressionOutput", AsFloat(RegCompute<kLinear>));
+  SetKernel("LogisticRegressionOutput", AsFloat(RegCompute<kLogistic>));
+  SetKernel("MAERegressionOutput", AsFloat(RegCompute<kMAE>));
+  SetKernel("_backward_LinearRegressionOutput", AsFloat(RegGradCompute<kLinear>));
+  SetKernel("_backward_LogisticRegressionOutput", AsFloat(RegGradCompute<kLogistic>));
+  SetKernel("_backward_MAERegressionOutput", AsFloat(RegGradCompute<kMAE>));
   SetKernel("MakeLoss", CopyCompute);
   SetKernel("_backward_MakeLoss", MakeLossGradCompute);
 }

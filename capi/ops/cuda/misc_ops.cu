@@ -18,9 +18,9 @@ template <class T>
 struct SumF {
   const T* x[kMaxIn];
   int k;
-  AX_HD T operator()(int64_t i) const {
-    T s = x[0][i];
-    for (int j = 1; j < k; ++j) s += x[j][i];
+  AX_HD AccT<T> operator()(int64_t i) const {  // (float for float16: one rounding per pass)
+    AccT<T> s = x[0][i];
+    for (int j = 1; j < k; ++j) s += AccT<T>(x[j][i]);
     return s;
   }
 };
@@ -217,9 +217,9 @@ void RegisterMiscKernels() {
   SetKernel("add_n", AddNCompute);
   SetKernel("clip", ClipCompute);
   SetKernel("_backward_clip", ClipGradCompute);
-  SetKernel("Dropout", DropoutCompute);
-  SetKernel("Embedding", EmbedCompute);
-  SetKernel("_backward_Embedding", EmbedGradCompute);
+  SetKernel("Dropout", AsFloat(DropoutCompute));
+  SetKernel("Embedding", AsFloat(EmbedCompute));
+  SetKernel("_backward_Embedding", AsFloat(EmbedGradCompute));
 }
 
 }  // namespace cuda

@@ -14,6 +14,14 @@ namespace axle {
 namespace cuda {
 
 // ---- GEMM ops --------------------------------------------------------------------------------
+// float16 runs as float16 (cublasGemmEx with float32 compute, or the built-in kernel's float sums).
+#define AX_GPU_GEMM_SWITCH(dtype, DType, who, ...)                                                  \
+  if (dtype == AX_FLOAT16) {                                                                        \
+    using DType = Half;                                                                             \
+    __VA_ARGS__;                                                                                    \
+  } else {                                                                                          \
+    AX_GPU_FLOAT_SWITCH(dtype, DType, who, __VA_ARGS__)                                             \
+  }
 struct DotDims {
   int64_t M, N, K;
 };
@@ -48,7 +56,7 @@ void DotCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<
   if (req[0] == OpReq::kNull) return;
   const auto& p = attrs.get<DotParam>();
   DotDims d = GetDotDims(in[0].shape, in[1].shape, p.transpose_a, p.transpose_b);
-  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
+  AX_GPU_GEMM_SWITCH(out[0].dtype, T, attrs.Who(), {
     Gemm<T>(Stream(ctx), p.transpose_a, p.transpose_b, d.M, d.N, d.K, in[0].ptr<T>(), p.transpose_a ? d.M : d.K,
             in[1].ptr<T>(), p.transpose_b ? d.K : d.N, out[0].ptr<T>(), d.N, req[0] == OpReq::kAdd);
   });
@@ -58,7 +66,7 @@ void DotBackwardCompute(const OpContext& ctx, const NodeAttrs& attrs, const std:
                         const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
   const auto& p = attrs.get<DotParam>();
   DotDims d = GetDotDims(in[1].shape, in[2].shape, p.transpose_a, p.transpose_b);
-  AX_GPU_FLOAT_SWITCH(in[0].dtype, T, attrs.Who(), {
+  AX_GPU_GEMM_SWITCH(in[0].dtype, T, attrs.Who(), {
     DotBackward<T>(Stream(ctx), p.transpose_a, p.transpose_b, d.M, d.N, d.K, in[0].ptr<T>(), in[1].ptr<T>(),
                    in[2].ptr<T>(), out[0].ptr<T>(), req[0], out[1].ptr<T>(), req[1]);
   });
@@ -80,7 +88,7 @@ void BatchDotCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::ve
   const auto& p = attrs.get<DotParam>();
   int64_t batch, M, N, K;
   BatchDims(p, in[0].shape, in[1].shape, &batch, &M, &N, &K);
-  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
+  AX_GPU_GEMM_SWITCH(out[0].dtype, T, attrs.Who(), {
     for (int64_t b = 0; b < batch; ++b)
       Gemm<T>(Stream(ctx), p.transpose_a, p.transpose_b, M, N, K, in[0].ptr<T>() + b * M * K, p.transpose_a ? M : K,
               in[1].ptr<T>() + b * K * N, p.transpose_b ? K : N, out[0].ptr<T>() + b * M * N, N,
@@ -93,7 +101,7 @@ void BatchDotBackwardCompute(const OpContext& ctx, const NodeAttrs& attrs, const
   const auto& p = attrs.get<DotParam>();
   int64_t batch, M, N, K;
   BatchDims(p, in[1].shape, in[2].shape, &batch, &M, &N, &K);
-  AX_GPU_FLOAT_SWITCH(in[0].dtype, T, attrs.Who(), {
+  AX_GPU_GEMM_SWITCH(in[0].dtype, T, attrs.Who(), {
     for (int64_t b = 0; b < batch; ++b)
       DotBackward<T>(Stream(ctx), p.transpose_a, p.transpose_b, M, N, K, in[0].ptr<T>() + b * M * N,
                      in[1].ptr<T>() + b * M * K, in[2].ptr<T>() + b * K * N, out[0].ptr<T>() + b * M * K, req[0],
@@ -110,16 +118,16 @@ void FCDims(const FCParam& p, const TShape& d, int64_t* batch, int64_t* K) {
 template <class T>
 __global__ void RowBiasKernel(int64_t rows, int64_t H, const T* bias, T* y, bool add) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < rows * H; i += int64_t(blockDim.x) * gridDim.x)
-    y[i] = add ? y[i] + bias[i % H] : bias[i % H];
+    y[i] = add ? T(y[i] + bias[i % H]) : bias[i % H];
 }
 
 // db[j] (=|+=) sum_i dy[i, j]: one thread per column (adjacent threads read adjacent columns).
 template <class T>
 __global__ void ColumnSumKernel(int64_t rows, int64_t H, const T* dy, T* db, bool add) {
   for (int64_t j = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; j < H; j += int64_t(blockDim.x) * gridDim.x) {
-    T s = T(0);
+    fn::A<T> s = 0;  // float for float16
     for (int64_t i = 0; i < rows; ++i) s += dy[i * H + j];
-    db[j] = add ? db[j] + s : s;
+    db[j] = T(add ? db[j] + s : s);
   }
 }
 
@@ -130,7 +138,7 @@ void FCForward(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<T
   int64_t batch, K;
   FCDims(p, in[0].shape, &batch, &K);
   const int64_t H = p.num_hidden;
-  AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
+  AX_GPU_GEMM_SWITCH(out[0].dtype, T, attrs.Who(), {
     T* y = out[0].ptr<T>();
     bool acc = req[0] == OpReq::kAdd;
     if (!p.no_bias && batch * H > 0) {  // y (=|+=) bias, then y += x W^T
@@ -149,7 +157,7 @@ void FCBackward(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<
   FCDims(p, in[1].shape, &batch, &K);
   const int64_t H = p.num_hidden;
   cudaStream_t s = Stream(ctx);
-  AX_GPU_FLOAT_SWITCH(in[0].dtype, T, attrs.Who(), {
+  AX_GPU_GEMM_SWITCH(in[0].dtype, T, attrs.Who(), {
     const T* dy = in[0].ptr<T>();
     if (req[0] != OpReq::kNull)  // dx = dy W
       Gemm<T>(s, false, false, batch, K, H, dy, H, in[2].ptr<T>(), K, out[0].ptr<T>(), K, req[0] == OpReq::kAdd);
@@ -411,14 +419,14 @@ void RegisterNNKernels() {
   SetKernel("_backward_batch_dot", BatchDotBackwardCompute);
   SetKernel("FullyConnected", FCForward);
   SetKernel("_backward_FullyConnected", FCBackward);
-  SetKernel("softmax", SoftmaxCompute<false>);
-  SetKernel("log_softmax", SoftmaxCompute<true>);
-  SetKernel("_backward_softmax", SoftmaxGradCompute<false>);
-  SetKernel("_backward_log_softmax", SoftmaxGradCompute<true>);
-  SetKernel("SoftmaxActivation", SoftmaxActCompute);
-  SetKernel("_backward_SoftmaxActivation", SoftmaxActGradCompute);
-  SetKernel("SoftmaxOutput", SoftmaxOutputCompute);
-  SetKernel("_backward_SoftmaxOutput", SoftmaxOutputGradCompute);
+  SetKernel("softmax", AsFloat(SoftmaxCompute<false>));
+  SetKernel("log_softmax", AsFloat(SoftmaxCompute<true>));
+  SetKernel("_backward_softmax", AsFloat(SoftmaxGradCompute<false>));
+  SetKernel("_backward_log_softmax", AsFloat(SoftmaxGradCompute<true>));
+  SetKernel("SoftmaxActivation", AsFloat(SoftmaxActCompute));
+  SetKernel("_backward_SoftmaxActivation", AsFloat(SoftmaxActGradCompute));
+  SetKernel("SoftmaxOutput", AsFloat(SoftmaxOutputCompute));
+  SetKernel("_backward_SoftmaxOutput", AsFloat(SoftmaxOutputGradCompute));
 }
 
 }  // namespace cuda

@@ -241,10 +241,10 @@ void LNBackwardCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::
 }
 
 void RegisterNormKernels() {
-  SetKernel("LayerNorm", LNCompute);
-  SetKernel("_backward_LayerNorm", LNBackwardCompute);
-  SetKernel("BatchNorm", BNCompute);
-  SetKernel("_backward_BatchNorm", BNBackwardCompute);
+  SetKernel("LayerNorm", AsFloat(LNCompute));
+  SetKernel("_backward_LayerNorm", AsFloat(LNBackwardCompute));
+  SetKernel("BatchNorm", AsFloat(BNCompute));
+  SetKernel("_backward_BatchNorm", AsFloat(BNBackwardCompute));
 }
 
 }  // namespace cuda

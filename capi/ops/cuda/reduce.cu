@@ -42,8 +42,6 @@ RedPlan MakeRedPlan(const TShape& x, const bool* red) {
 
 // ---- reducers (reduce_op.cc's SumR, ProdR, ExtR, NormR): accumulator A, Init, Put, the block
 // combiner Op, and Fin giving the stored value (double, or int64_t for exact integers) ---------
-template <class T> constexpr bool kIsFloat = std::is_floating_point_v<T>;
-
 template <class T, bool kMean, bool kSkipNaN = false>  // sum, mean; nansum with kSkipNaN
 struct SumP {
   using A = std::conditional_t<kIsFloat<T>, double, uint64_t>;  // integers wrap as on the CPU
@@ -79,15 +77,15 @@ struct ProdP {
     else return static_cast<int64_t>(a);
   }
 };
-template <class T, bool kMax>  // max, min: NaN wins
+template <class T, bool kMax>  // max, min: NaN wins (float16 compared as float)
 struct ExtP {
-  using A = T;
+  using A = fn::A<T>;
   using Op = std::conditional_t<kMax, MaxOp, MinOp>;
   static AX_HD A Init() {
     if constexpr (kIsFloat<T>) return kMax ? A(-INFINITY) : A(INFINITY);
     else return kMax ? std::numeric_limits<A>::lowest() : std::numeric_limits<A>::max();
   }
-  static AX_HD A Put(A a, T x) { return Op()(a, x); }
+  static AX_HD A Put(A a, T x) { return Op()(a, A(x)); }
   static AX_HD auto Fin(A a, int64_t) {
     if constexpr (kIsFloat<T>) return double(a);
     else return int64_t(a);
@@ -103,6 +101,13 @@ struct NormP {
     return a + (kOrd == 1 ? fabs(v) : v * v);
   }
   static AX_HD double Fin(A a, int64_t) { return kOrd == 1 ? a : sqrt(a); }
+};
+
+// x[i] as double.
+template <class T>
+struct ReadD {
+  const T* x;
+  AX_HD double operator()(int64_t i) const { return static_cast<double>(x[i]); }
 };
 
 // One block per output (grid-stride over outputs): x (T) reduced into y (OT), stored as the CPU.
@@ -178,16 +183,20 @@ void NormCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector
   RedPlan p = MakeRedPlan(in[0].shape, red);
   if (in[0].Size() == 0) p.R = 0;
   const int64_t nout = out[0].Size();
+  // the norms in double, then stored in out's dtype (as the CPU; one kernel per dtype, not per pair)
+  Scratch ws(static_cast<size_t>(nout) * sizeof(double), Stream(ctx));
+  double* norms = ws.at<double>(0);
   AX_GPU_TYPE_SWITCH(in[0].dtype, T, attrs.Who(), {
-    AX_GPU_TYPE_SWITCH(out[0].dtype, OT, attrs.Who(), {
-      if (prm.ord == 1)
-        ReduceKernel<T, OT, NormP<T, 1>><<<OutputGrid(nout), kReduceThreads, 0, Stream(ctx)>>>(
-            p, nout, in[0].ptr<T>(), out[0].ptr<OT>(), req[0] == OpReq::kAdd);
-      else
-        ReduceKernel<T, OT, NormP<T, 2>><<<OutputGrid(nout), kReduceThreads, 0, Stream(ctx)>>>(
-            p, nout, in[0].ptr<T>(), out[0].ptr<OT>(), req[0] == OpReq::kAdd);
-      AX_CUDA_LAUNCHED("norm");
-    });
+    if (prm.ord == 1)
+      ReduceKernel<T, double, NormP<T, 1>><<<OutputGrid(nout), kReduceThreads, 0, Stream(ctx)>>>(
+          p, nout, in[0].ptr<T>(), norms, false);
+    else
+      ReduceKernel<T, double, NormP<T, 2>><<<OutputGrid(nout), kReduceThreads, 0, Stream(ctx)>>>(
+          p, nout, in[0].ptr<T>(), norms, false);
+    AX_CUDA_LAUNCHED("norm");
+  });
+  AX_GPU_TYPE_SWITCH(out[0].dtype, OT, attrs.Who(), {
+    MapStore(ctx, nout, req[0], out[0].ptr<OT>(), ReadD<double>{norms}, "norm");
   });
 }
 
@@ -289,10 +298,10 @@ void ProdGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::ve
 }
 
 // d norm / d x = dy * x / norm (0 where the norm is 0) for ord 2, dy * sign(x) for ord 1
-template <class T, class OT>
+template <class T>
 struct NormGradF {
   const T* x;
-  const OT *dy, *y;
+  const double *dy, *y;
   ReducedIndex ri;
   bool ord1;
   AX_HD double operator()(int64_t i) const {
@@ -309,13 +318,17 @@ void NormGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::ve
   const TShape& xs = in[1].shape;
   bool red[kMaxNDim];
   ReducedAxes(prm.axis, false, xs.ndim(), red);
+  const int64_t nout = in[0].Size();
+  // ograd and norm (out's dtype) read as double first: one kernel per dtype, not per pair
+  Scratch ws(2 * static_cast<size_t>(nout) * sizeof(double), Stream(ctx));
+  double *dy = ws.at<double>(0), *y = ws.at<double>(nout);
   AX_GPU_TYPE_SWITCH(in[0].dtype, OT, attrs.Who(), {
-    AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.Who(), {
-      MapStore(ctx, xs.Size(), req[0], out[0].ptr<T>(),
-               NormGradF<T, OT>{in[1].ptr<T>(), in[0].ptr<OT>(), in[2].ptr<OT>(), MakeReducedIndex(xs, red),
-                                prm.ord == 1},
-               "_backward_norm");
-    });
+    Map(ctx, nout, OpReq::kWrite, dy, ReadD<OT>{in[0].ptr<OT>()}, "_backward_norm");
+    Map(ctx, nout, OpReq::kWrite, y, ReadD<OT>{in[2].ptr<OT>()}, "_backward_norm");
+  });
+  AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.Who(), {
+    MapStore(ctx, xs.Size(), req[0], out[0].ptr<T>(),
+             NormGradF<T>{in[1].ptr<T>(), dy, y, MakeReducedIndex(xs, red), prm.ord == 1}, "_backward_norm");
   });
 }
 
@@ -336,21 +349,22 @@ AX_HD inline bool ArgBetter(T v, int64_t i, T v2, int64_t i2) {
 // One block per output (outer x inner): the index along K of the first extreme.
 template <class T, bool kMax>
 __global__ void ArgKernel(int64_t nout, int64_t K, int64_t inner, const T* x, T* y, bool add) {
-  __shared__ T sv[kReduceThreads / 32];
+  using V = fn::A<T>;  // float16 compared as float
+  __shared__ V sv[kReduceThreads / 32];
   __shared__ int64_t si[kReduceThreads / 32];
   for (int64_t o = blockIdx.x; o < nout; o += gridDim.x) {
     const T* base = x + (o / inner) * K * inner + o % inner;
-    T v = T(0);
+    V v = V(0);
     int64_t i = -1;
     for (int64_t k = threadIdx.x; k < K; k += blockDim.x)
-      if (ArgBetter<T, kMax>(v, i, base[k * inner], k)) {
+      if (ArgBetter<V, kMax>(v, i, V(base[k * inner]), k)) {
         v = base[k * inner];
         i = k;
       }
     for (int off = 16; off > 0; off /= 2) {
-      const T v2 = __shfl_down_sync(0xffffffffu, v, off);
+      const V v2 = __shfl_down_sync(0xffffffffu, v, off);
       const int64_t i2 = __shfl_down_sync(0xffffffffu, i, off);
-      if (ArgBetter<T, kMax>(v, i, v2, i2)) {
+      if (ArgBetter<V, kMax>(v, i, v2, i2)) {
         v = v2;
         i = i2;
       }
@@ -362,7 +376,7 @@ __global__ void ArgKernel(int64_t nout, int64_t K, int64_t inner, const T* x, T*
     __syncthreads();
     if (threadIdx.x == 0) {
       for (int w = 1; w < kReduceThreads / 32; ++w)
-        if (ArgBetter<T, kMax>(v, i, sv[w], si[w])) {
+        if (ArgBetter<V, kMax>(v, i, sv[w], si[w])) {
           v = sv[w];
           i = si[w];
         }

@@ -143,7 +143,7 @@ void TileCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector
 // floats and int64 for integers.
 template <class T>
 __global__ void TileGradKernel(int64_t n, TilePlan p, const T* dy, T* dx, bool add) {
-  using A = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+  using A = std::conditional_t<kIsFloat<T>, double, int64_t>;
   int64_t reps = 1;
   for (int d = 0; d < p.nd; ++d) reps *= p.big[d] / p.small[d];
   for (int64_t s = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; s < n; s += int64_t(blockDim.x) * gridDim.x) {
@@ -203,15 +203,15 @@ void RepeatCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vect
     Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(), RepeatF<T>{in[0].ptr<T>(), s.n, s.inner, r}, "repeat");
   });
 }
-// dx[o, j, e] (=|+=) the sum of dy[o, j * r + k, e] over k, accumulated in T as on the CPU
+// dx[o, j, e] (=|+=) the sum of dy[o, j * r + k, e] over k, accumulated in AccT<T> as on the CPU
 template <class T>
 __global__ void RepeatGradKernel(int64_t total, int64_t inner, int64_t r, const T* dy, T* dx, bool add) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(blockDim.x) * gridDim.x) {
     const int64_t row = i / inner, e = i % inner;
     const T* src = dy + row * r * inner + e;
-    T s = add ? dx[i] : T(0);
-    for (int64_t k = 0; k < r; ++k) s += src[k * inner];
-    dx[i] = s;
+    AccT<T> s = add ? AccT<T>(dx[i]) : AccT<T>(0);
+    for (int64_t k = 0; k < r; ++k) s += AccT<T>(src[k * inner]);
+    dx[i] = T(s);
   }
 }
 void RepeatGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
