@@ -169,7 +169,7 @@ AX_REGISTER_OP("_backward_slice") {
     AX_TYPE_SWITCH(out[0].dtype, DType, {
       const DType* dy = in[0].ptr<DType>();
       DType* dx = out[0].ptr<DType>();
-      if (!add) std::memset(dx, 0, out[0].Size() * sizeof(DType));
+      if (!add) std::memset(static_cast<void*>(dx), 0, out[0].Size() * sizeof(DType));
       // distinct region elements go to distinct places: ForRegion's rows may run in parallel
       ForRegion(r, big, [=](int64_t dst, int64_t i) { dx[dst] = add ? DType(dx[dst] + dy[i]) : dy[i]; });
     });

@@ -662,6 +662,7 @@ def test_gpu_float16_conversion_is_the_cpus_on_host(tmp_path):
     at = got[f == np.float32(65520)].view(np.float16)  # halfway to 65536: overflows to inf
     assert at.size > 0 and np.isposinf(at).all()
 
+
 def _both(op, arrays, in_dtype, **attrs):
     """op on the CPU and on gpu(0) with in_dtype inputs: (cpu result, gpu result) as numpy arrays."""
     c = getattr(mx.nd, op)(*[mx.nd.array(a, dtype=in_dtype) for a in arrays], **attrs)
