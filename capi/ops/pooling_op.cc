@@ -270,6 +270,25 @@ inline void RouteMax(const T* __restrict xp, T* __restrict dp, int64_t H, int64_
     }
 }
 
+// One row of 2x2 windows (rows r0, r1 of x; m, g: the window maxima and their gradients): g goes
+// to the first element equal to the maximum (RouteMax's rule, and its arithmetic: 0 + g * hit, so
+// -0 and a non-finite g give the same bits). Written over plain arrays so that GCC vectorises it.
+template <bool kAdd, class T>
+void Max2x2GradRow(const T* __restrict r0, const T* __restrict r1, const T* __restrict m, const T* __restrict g,
+                   int64_t ow, T* __restrict d0, T* __restrict d1) {
+  for (int64_t ox = 0; ox < ow; ++ox) {
+    const T a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1], mm = m[ox], gg = g[ox];
+    // hits as 0/1 in T (bools stop GCC's vectoriser): h_i = (element i is the maximum) * (no earlier hit)
+    const T e0 = a == mm ? T(1) : T(0), e1 = b == mm ? T(1) : T(0), e2 = c == mm ? T(1) : T(0),
+            e3 = d == mm ? T(1) : T(0);
+    const T h0 = e0, h1 = e1 * (T(1) - h0), h2 = e2 * (T(1) - h0 - h1), h3 = e3 * (T(1) - h0 - h1 - h2);
+    d0[2 * ox] = (kAdd ? d0[2 * ox] : T(0)) + gg * h0;
+    d0[2 * ox + 1] = (kAdd ? d0[2 * ox + 1] : T(0)) + gg * h1;
+    d1[2 * ox] = (kAdd ? d1[2 * ox] : T(0)) + gg * h2;
+    d1[2 * ox + 1] = (kAdd ? d1[2 * ox + 1] : T(0)) + gg * h3;
+  }
+}
+
 // dx from dy, x and y (y only for max and lp).
 template <class T>
 void PoolBackward(const Plan& pl, const T* dy, const T* x, const T* y, OpReq req, T* dx) {
@@ -286,27 +305,17 @@ void PoolBackward(const Plan& pl, const T* dy, const T* x, const T* y, OpReq req
       T* dp = dx + n * In;
       if (max2) {  // RouteMax's rule (the first maximum of the window) on the four elements
         const bool add = req == OpReq::kAdd;
-        if (!add) std::fill(dp + 2 * pl.out[1] * W, dp + In, T(0));  // rows below the last window
-        for (int64_t oy = 0; oy < pl.out[1]; ++oy) {
+        const int64_t oh = pl.out[1], ow = pl.out[2];
+        if (!add) std::fill(dp + 2 * oh * W, dp + In, T(0));  // rows below the last window
+        for (int64_t oy = 0; oy < oh; ++oy) {
           const T* x0 = xp + 2 * oy * W;
           T* d0 = dp + 2 * oy * W;
-          if (!add) {  // columns right of the last window
-            std::fill(d0 + 2 * pl.out[2], d0 + W, T(0));
-            std::fill(d0 + W + 2 * pl.out[2], d0 + 2 * W, T(0));
-          }
-          for (int64_t ox = 0; ox < pl.out[2]; ++ox) {
-            const T m = yp[oy * pl.out[2] + ox], g = gp[oy * pl.out[2] + ox];
-            const T* a = x0 + 2 * ox;
-            T* da = d0 + 2 * ox;
-            const bool h0 = a[0] == m, h1 = !h0 & (a[1] == m), h2 = !(h0 | h1) & (a[W] == m),
-                       h3 = !(h0 | h1 | h2) & (a[W + 1] == m);
-            // (0 + v, not v: the same bits as the generic path's accumulation into zeros, -0 included)
-            const T base0 = add ? da[0] : T(0), base1 = add ? da[1] : T(0), base2 = add ? da[W] : T(0),
-                    base3 = add ? da[W + 1] : T(0);
-            da[0] = base0 + g * static_cast<T>(h0);
-            da[1] = base1 + g * static_cast<T>(h1);
-            da[W] = base2 + g * static_cast<T>(h2);
-            da[W + 1] = base3 + g * static_cast<T>(h3);
+          if (add) {
+            Max2x2GradRow<true>(x0, x0 + W, yp + oy * ow, gp + oy * ow, ow, d0, d0 + W);
+          } else {
+            Max2x2GradRow<false>(x0, x0 + W, yp + oy * ow, gp + oy * ow, ow, d0, d0 + W);
+            std::fill(d0 + 2 * ow, d0 + W, T(0));  // columns right of the last window
+            std::fill(d0 + W + 2 * ow, d0 + 2 * W, T(0));
           }
         }
         continue;

@@ -503,7 +503,7 @@ def test_max_pooling_gradient_goes_to_the_first_maximum():
 
 
 
-@pytest.mark.parametrize("hw", [(4, 6), (5, 7), (2, 2)])
+@pytest.mark.parametrize("hw", [(4, 6), (5, 7), (2, 2), (6, 37)])  # (6, 37): the vectorised body and its tail
 def test_max_pooling_2x2_fast_path_matches_the_generic_one(hw):
     # 2-D 2x2/2 max pooling has its own loop; 3-D pooling with a (1, 2, 2) window over two depth
     # slices runs the generic one: both must give the same bits, ties and NaN included
@@ -518,6 +518,25 @@ def test_max_pooling_2x2_fast_path_matches_the_generic_one(hw):
         np.testing.assert_array_equal(fast, generic[:, :, d])
         g_fast = op_gradient("Pooling", [nd.array(x[:, :, d])], [nd.array(dy[:, :, d])], kernel=(2, 2), stride=(2, 2))
         np.testing.assert_array_equal(g_fast[0].asnumpy(), g_generic.asnumpy()[:, :, d])
+
+def test_max_pooling_2x2_gradient_adds_under_grad_req_add():
+    # grad_req="add" takes the fast path's accumulating loop: two backward passes give twice the
+    # gradient, ties going to the first maximum both times
+    rng = np.random.RandomState(1)
+    x = rng.randint(0, 3, (2, 3, 6, 37)).astype(np.float32)
+    dy = rng.uniform(-1, 1, (2, 3, 3, 18)).astype(np.float32)
+    once = op_gradient("Pooling", [nd.array(x)], [nd.array(dy)], kernel=(2, 2), stride=(2, 2))[0].asnumpy()
+    data = mx.sym.Variable("data")
+    ex = mx.sym.Pooling(data, kernel=(2, 2), stride=(2, 2), pool_type="max").simple_bind(
+        mx.cpu(), data=x.shape, grad_req="add")
+    ex.arg_dict["data"][:] = x
+    ex.grad_dict["data"][:] = 1.0
+    for _ in range(2):
+        ex.forward(is_train=True)
+        ex.backward(nd.array(dy))
+    np.testing.assert_allclose(ex.grad_dict["data"].asnumpy(), 1.0 + 2 * once, rtol=1e-6, atol=1e-6)
+    assert (once[:, :, :, 36] == 0).all() and np.count_nonzero(once) == dy.size - np.count_nonzero(dy == 0)
+
 
 # ---- BatchNorm ------------------------------------------------------------------------------- #
 def bn_data():
