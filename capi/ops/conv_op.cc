@@ -265,19 +265,28 @@ void AddBias(T* y, const T* bias, int64_t F, int64_t L) {
   }
 }
 
-// bias gradient: sum over batch and space; F rows of length L per image.
+// bias gradient: sum over batch and space; F rows of length L per image. Each row is summed in
+// eight interleaved lanes (independent sums that vectorise; one running sum is a chain of
+// dependent adds), the rows of a filter in double; filters in parallel.
 template <class T>
 void BiasGrad(const T* dy, int64_t N, int64_t F, int64_t L, OpReq req, T* db) {
   if (req == OpReq::kNull) return;
-  std::vector<double> acc(static_cast<size_t>(F), 0.0);
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t f = 0; f < F; ++f) {
-      const T* r = dy + (n * F + f) * L;
-      T s = 0;
-      for (int64_t i = 0; i < L; ++i) s += r[i];
-      acc[f] += s;
+  ParallelFor(F, std::max<int64_t>(1, kElemwiseGrain / std::max<int64_t>(N * L, 1)), [&](int64_t fb, int64_t fe) {
+    for (int64_t f = fb; f < fe; ++f) {
+      double acc = 0.0;
+      for (int64_t n = 0; n < N; ++n) {
+        const T* r = dy + (n * F + f) * L;
+        T lane[8] = {};
+        int64_t i = 0;
+        for (; i + 8 <= L; i += 8)
+          for (int j = 0; j < 8; ++j) lane[j] += r[i + j];
+        T s = ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
+        for (; i < L; ++i) s += r[i];
+        acc += s;
+      }
+      db[f] = req == OpReq::kAdd ? T(db[f] + acc) : T(acc);
     }
-  for (int64_t f = 0; f < F; ++f) db[f] = req == OpReq::kAdd ? T(db[f] + acc[f]) : T(acc[f]);
+  });
 }
 
 // Scratch memory of the calling thread, reused across calls up to kKeepBytes.
