@@ -53,11 +53,11 @@ int DTypeFromName(const std::string& name) {
   Throw(AX_ERR_TYPE, "unknown dtype '", name, "' (expected one of float32, float64, float16, uint8, int32, int8, int64, bool)");
 }
 
-int EnvInt(const char* name, int fallback) {
+int EnvInt(const char* name, int fallback, int min_value) {
   const char* v = std::getenv(name);
   if (!v || !*v) return fallback;
   int n = std::atoi(v);
-  return n > 0 ? n : fallback;
+  return n >= min_value ? n : fallback;
 }
 
 void CheckContext(const Context& ctx) {

@@ -120,8 +120,8 @@ size_t DTypeSize(int dtype);
 const char* DTypeName(int dtype);  // numpy's names: "float32", ...
 int DTypeFromName(const std::string& name);  // throws on an unknown name
 
-// A positive integer from the environment, else fallback.
-int EnvInt(const char* name, int fallback);
+// An integer >= min_value from the environment, else fallback.
+int EnvInt(const char* name, int fallback, int min_value = 1);
 
 // ---- contexts ------------------------------------------------------------------------------
 struct Context {

@@ -64,7 +64,7 @@ class HelperPool {
   // sleeping thread costs ~100 us on a virtual machine (its vCPU halted), more than most of those
   // kernels take. It yields while it polls, so a runnable thread on its core goes first.
   void Spin() {
-    static const int us = EnvInt("AXLE_HELPER_SPIN_US", 200);
+    static const int us = EnvInt("AXLE_HELPER_SPIN_US", 200, 0);
     if (us <= 0) return;
     auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(us);
     for (int i = 0; queued_.load(std::memory_order_acquire) == 0; ++i) {

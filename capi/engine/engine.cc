@@ -222,6 +222,10 @@ class EngineBase : public Engine {
             const char* name) final {
     Push(std::move(fn), ctx, std::move(reads), std::move(writes), name, false);
   }
+  void PushSmall(OpFn fn, const Context& ctx, std::vector<VarPtr> reads, std::vector<VarPtr> writes,
+                 const char* name) final {
+    Push(std::move(fn), ctx, std::move(reads), std::move(writes), name, false, ctx.dev_type == AX_CPU);
+  }
   void WaitToRead(const VarPtr& v) override { WaitVar(v, false); }
   void WaitToWrite(const VarPtr& v) override { WaitVar(v, true); }
   bool HasPendingWork(const VarPtr& v) override {
@@ -277,9 +281,10 @@ class EngineBase : public Engine {
     }
   }
 
-  // always_run: the op runs even when an input carries an error (waits must wake up).
+  // always_run: the op runs even when an input carries an error (waits must wake up). run_here:
+  // the pushing thread may run the op itself (PushSmall).
   virtual void Push(OpFn fn, const Context& ctx, std::vector<VarPtr> reads, std::vector<VarPtr> writes,
-                    const char* name, bool always_run) = 0;
+                    const char* name, bool always_run, bool run_here = false) = 0;
 
  public:
   // Waits for every pushed op without reporting errors (they stay for the next WaitAll).
@@ -356,7 +361,7 @@ class NaiveEngine : public EngineBase {
 
  protected:
   void Push(OpFn fn, const Context& ctx, std::vector<VarPtr> reads, std::vector<VarPtr> writes,
-            const char* name, bool always_run) override {
+            const char* name, bool always_run, bool /*run_here: every op runs here*/) override {
     OprBlock op;
     op.fn = std::move(fn);
     op.ctx = ctx;
@@ -423,7 +428,7 @@ class WorkerPool {
   }
   bool HasWork() const { return size_.load(std::memory_order_relaxed) > 0; }
   static int SpinMicros() {
-    static const int us = EnvInt("AXLE_ENGINE_SPIN_US", 50);
+    static const int us = EnvInt("AXLE_ENGINE_SPIN_US", 50, 0);
     return us;
   }
   std::function<void(OprBlock*)> run_;
@@ -451,7 +456,7 @@ class ThreadedEngine : public EngineBase {
 
  protected:
   void Push(OpFn fn, const Context& ctx, std::vector<VarPtr> reads, std::vector<VarPtr> writes,
-            const char* name, bool always_run) override {
+            const char* name, bool always_run, bool run_here) override {
     auto* op = new OprBlock();
     op->fn = std::move(fn);
     op->ctx = ctx;
@@ -461,10 +466,21 @@ class ThreadedEngine : public EngineBase {
     op->always_run = always_run;
     Dedup(&op->reads, &op->writes);
     OpStarted();
+    // (waits do no work: a small op may overtake them, and the wait that woke this thread may
+    // still be finishing on its worker)
+    const int64_t working = always_run ? 0 : working_.fetch_add(1) + 1;
     op->wait.store(static_cast<int>(op->reads.size() + op->writes.size()) + 1);
     for (auto& v : op->reads) AppendRead(v.get(), op);
     for (auto& v : op->writes) AppendWrite(v.get(), op);
-    Decrement(op);
+    if (op->wait.fetch_sub(1) != 1) return;  // it waits for earlier ops: a worker runs it later
+    // Ready now. A small CPU op runs right here when no other op is in the engine (waits aside):
+    // nothing queued or running that it could overtake, so ops keep their push order wherever a
+    // single worker would have kept it.
+    if (run_here && working == 1) {
+      Execute(op);
+    } else {
+      Dispatch(op);
+    }
   }
 
  private:
@@ -552,11 +568,13 @@ class ThreadedEngine : public EngineBase {
     if (tracer) tracer->Record(op->name, t0, Tracer::Now());
     for (auto& v : op->reads) CompleteRead(v.get());
     for (auto& v : op->writes) CompleteWrite(v.get());
+    if (!op->always_run) working_.fetch_sub(1);
     delete op;  // releases the vars and whatever fn captured (storage goes back to its pool)
     OpFinished();
   }
 
   int cpu_workers_;
+  std::atomic<int64_t> working_{0};  // ops pushed and not finished, waits aside
   std::atomic<WorkerPool*> cpu_pool_{nullptr};
   std::mutex pools_mu_;
   std::map<int, WorkerPool*> gpu_pools_;

@@ -45,6 +45,13 @@ class Engine {
   // name is a static string used in error messages.
   virtual void Push(OpFn fn, const Context& ctx, std::vector<VarPtr> reads, std::vector<VarPtr> writes,
                     const char* name) = 0;
+  // Push for a cheap CPU op (an imperative call on small arrays): when it is ready at once (no
+  // earlier op queued or running on its vars) and no CPU op is waiting for a worker, the pushing
+  // thread runs it before returning, which saves handing it to a worker and waking the caller
+  // that waits for it (two thread wake-ups, ~10-100 us each). Its errors are kept for the wait
+  // point as for any op. Otherwise, and on other devices, it is Push.
+  virtual void PushSmall(OpFn fn, const Context& ctx, std::vector<VarPtr> reads, std::vector<VarPtr> writes,
+                         const char* name) = 0;
   virtual void WaitToRead(const VarPtr& v) = 0;
   virtual void WaitToWrite(const VarPtr& v) = 0;
   virtual void WaitAll() = 0;

@@ -36,6 +36,7 @@ AX_REGISTER_OP("_engine_rendezvous") {
   op.input_names = {"data"};
   op.doc = "Testing aid: copies data once `parties` calls with the same key run concurrently; fails after timeout_ms.";
   op.params = MakeSchema(DescribeRendezvous);
+  op.may_block = true;
   op.infer_shape = SameShape;
   op.infer_type = SameType;
   op.compute_cpu = [](const OpContext&, const NodeAttrs& attrs, const std::vector<TBlob>& in,

@@ -183,17 +183,27 @@ void Invoke(const NodeAttrs& attrs, const std::vector<NDArray>& inputs, std::vec
   keep.reserve(ins.size() + outputs->size());
   for (auto& a : ins) keep.push_back(a.chunk());
   for (auto& a : *outputs) keep.push_back(a.chunk());
-  Engine::Get()->Push(
-      [attrs, gpu, train = g_training, in_blobs = std::move(in_blobs), out_blobs = std::move(out_blobs), keep = std::move(keep),
-       rnd](const RunContext& rctx) {
-        OpContext octx;
-        octx.run = rctx;
-        octx.rng = rnd ? &rnd->state : nullptr;
-        octx.is_train = train;
-        std::vector<OpReq> req(out_blobs.size(), OpReq::kWrite);
-        (gpu ? attrs.op->compute_gpu : attrs.op->compute_cpu)(octx, attrs, in_blobs, req, out_blobs);
-      },
-      ctx, std::move(reads), std::move(writes), op->name.c_str());
+  // An op on small arrays is cheap: when the engine is idle the calling thread runs it itself
+  // (Engine::PushSmall). AXLE_ENGINE_INLINE_BYTES bounds the bytes of its inputs and outputs.
+  static const int64_t inline_bytes = EnvInt("AXLE_ENGINE_INLINE_BYTES", 1 << 18, 0);
+  int64_t bytes = 0;
+  for (auto& b : in_blobs) bytes += b.Size() * static_cast<int64_t>(DTypeSize(b.dtype));
+  for (auto& b : out_blobs) bytes += b.Size() * static_cast<int64_t>(DTypeSize(b.dtype));
+  const bool small = !gpu && !op->may_block && bytes <= inline_bytes;
+  OpFn fn = [attrs, gpu, train = g_training, in_blobs = std::move(in_blobs), out_blobs = std::move(out_blobs),
+             keep = std::move(keep), rnd](const RunContext& rctx) {
+    OpContext octx;
+    octx.run = rctx;
+    octx.rng = rnd ? &rnd->state : nullptr;
+    octx.is_train = train;
+    std::vector<OpReq> req(out_blobs.size(), OpReq::kWrite);
+    (gpu ? attrs.op->compute_gpu : attrs.op->compute_cpu)(octx, attrs, in_blobs, req, out_blobs);
+  };
+  if (small) {
+    Engine::Get()->PushSmall(std::move(fn), ctx, std::move(reads), std::move(writes), op->name.c_str());
+  } else {
+    Engine::Get()->Push(std::move(fn), ctx, std::move(reads), std::move(writes), op->name.c_str());
+  }
 }
 
 }  // namespace axle

@@ -72,6 +72,8 @@ struct OpDef {
   std::function<int(const NodeAttrs&)> num_visible_outputs;
   std::vector<int> mutate_inputs;        // inputs the op writes (aux states)
   bool needs_random = false;             // reads and advances the device's random state
+  bool may_block = false;                // may wait for other ops (a testing aid): never run by the
+                                         // pushing thread (Engine::PushSmall)
   bool needs_ctx_attr = false;           // has no inputs: the output device comes from attr "ctx"
   std::vector<std::pair<int, int>> inplace;  // (input, output) pairs that may share memory
 

@@ -988,3 +988,70 @@ def test_engine_trace_to_an_unwritable_path_says_so_and_exits_cleanly(tmp_path):
                 AXLE_ENGINE_TRACE=str(tmp_path / "no" / "such" / "dir" / "t.json"))
     _assert_ok(p)
     assert "AXLE_ENGINE_TRACE: cannot write" in p.stderr
+
+
+# ---- small ops on an idle engine run on the calling thread (Engine::PushSmall) --------------------
+def _trace_tids(tmp_path, code, **env):
+    """Runs code with an engine trace and one CPU worker; [(name, tid)] of its ops in record order."""
+    import json
+    path = tmp_path / "trace.json"
+    p = _run_py(code, AXLE_ENGINE_TRACE=str(path), AXLE_CPU_WORKER_NTHREADS=env.pop("workers", "1"), **env)
+    _assert_ok(p)
+    return [(e["name"], e["tid"]) for e in json.loads(path.read_text())["traceEvents"] if e["name"] != "parallel chunk"]
+
+
+SMALL_AFTER_BIG = """
+    import axle as mx
+    big = mx.nd.ones((300, 300))                      # 360 KB: pushed to the worker
+    y = big + 1
+    y.wait_to_read()
+    s = mx.nd.ones((3,)) + 1                          # 12-byte arrays, the engine idle
+    assert s.asnumpy().tolist() == [2.0, 2.0, 2.0]
+"""
+
+
+def test_small_op_on_an_idle_engine_runs_on_the_calling_thread(tmp_path):
+    ev = _trace_tids(tmp_path, SMALL_AFTER_BIG)
+    plus = [tid for name, tid in ev if name == "_plus_scalar"]
+    assert len(plus) == 2
+    assert plus[1] != plus[0]  # the big one ran on the worker, the small one on the main thread
+    # AXLE_ENGINE_INLINE_BYTES=0 turns it off: every op goes to the (one) worker
+    ev = _trace_tids(tmp_path, SMALL_AFTER_BIG, AXLE_ENGINE_INLINE_BYTES="0")
+    assert len({tid for _, tid in ev}) == 1, ev
+
+
+def test_small_op_goes_to_a_worker_while_other_ops_are_in_flight(tmp_path):
+    # A rendezvous (never run by the caller) holds one worker while a small op is pushed: the small
+    # op must not run on the calling thread then (it could overtake earlier ops), so it runs on the
+    # other worker, and the second party of the rendezvous after it.
+    ev = _trace_tids(tmp_path, """
+        import axle as mx
+        a = mx.nd.ones((3,)) + 0                          # on the main thread (idle engine)
+        a.wait_to_read()
+        r1 = mx.nd._engine_rendezvous(mx.nd.ones((2,)), key=1, timeout_ms=20000)
+        s = a + 1
+        r2 = mx.nd._engine_rendezvous(mx.nd.ones((2,)), key=1, timeout_ms=20000)
+        mx.nd.waitall()
+        assert s.asnumpy().tolist() == [2.0, 2.0, 2.0]
+    """, workers="2")
+    main = next(tid for name, tid in ev if name == "_plus_scalar")
+    rdv = {tid for name, tid in ev if name == "_engine_rendezvous"}
+    late = [tid for name, tid in ev if name == "_plus_scalar"][1]
+    assert len(rdv) == 2 and main not in rdv and late in rdv, ev
+
+
+def test_error_of_a_small_op_run_by_the_caller_still_surfaces_at_the_wait():
+    code = """
+        import pytest, axle as mx
+        mx.nd.waitall()
+        x = mx.nd.random.uniform(low=2, high=1, shape=(3,))  # runs at once on this thread; no raise here
+        y = x + 1                                              # inherits the error, no raise either
+        with pytest.raises(mx.AxleError, match=r"_random_uniform.*low"):
+            y.asnumpy()
+        z = mx.nd.ones((2,)) * 3                               # the process goes on
+        assert z.asnumpy().tolist() == [3.0, 3.0]
+        print("OK")
+    """
+    p = _run_py(code)
+    _assert_ok(p)
+    assert "OK" in p.stdout
