@@ -130,7 +130,7 @@ template <class T> using AccT = std::conditional_t<std::is_same_v<T, bool>, int,
       default: { using DType = uint8_t; __VA_ARGS__; } break;                                       \
     }                                                                                               \
   }
-// Index (and condition) arrays: every dtype but float16; bool reads as its byte (index.cu reads
+// Index (and condition) arrays: every dtype but float16; bool reads as its byte (IndexArray reads
 // every dtype, float16 included, at run time).
 #define AX_GPU_INDEX_SWITCH(dtype, IType, who, ...)                                                 \
   switch (dtype) {                                                                                  \
@@ -243,7 +243,8 @@ constexpr int kReduceThreads = 128;
 // Streaming multiprocessors of the current device (132 if the query fails; the error is cleared).
 inline int MultiProcessors() {
   int dev = 0, n = 0;
-  if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) {
+  if (cudaGetDevice(&dev) != cudaSuccess ||
+      cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) {
     cudaGetLastError();
     return 132;
   }

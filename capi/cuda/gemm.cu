@@ -183,7 +183,8 @@ void Gemm(cudaStream_t s, bool ta, bool tb, int64_t M, int64_t N, int64_t K, con
     Cublas* c = Load();
     const int64_t kIntMax = 2147483647;
     const bool has_routine = !std::is_same_v<T, Half> || c->gemm_ex;
-    if (c->ok && has_routine && M <= kIntMax && N <= kIntMax && K <= kIntMax && lda <= kIntMax && ldb <= kIntMax && ldc <= kIntMax) {
+    if (c->ok && has_routine && M <= kIntMax && N <= kIntMax && K <= kIntMax && lda <= kIntMax && ldb <= kIntMax &&
+        ldc <= kIntMax) {
       cublasHandle_t h = Handle(c);
       c->set_stream(h, s);
       using S = fn::A<T>;  // alpha and beta: float for float16 (float32 compute)
@@ -192,8 +193,8 @@ void Gemm(cudaStream_t s, bool ta, bool tb, int64_t M, int64_t N, int64_t K, con
       auto opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N, opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
       int st;
       if constexpr (std::is_same_v<T, Half>)
-        st = c->gemm_ex(h, opb, opa, int(N), int(M), int(K), &one, B, kCudaR16F, int(ldb), A, kCudaR16F, int(lda), &beta,
-                        C, kCudaR16F, int(ldc), kCublasCompute32F, kCublasGemmDefault);
+        st = c->gemm_ex(h, opb, opa, int(N), int(M), int(K), &one, B, kCudaR16F, int(ldb), A, kCudaR16F, int(lda),
+                        &beta, C, kCudaR16F, int(ldc), kCublasCompute32F, kCublasGemmDefault);
       else if constexpr (std::is_same_v<T, float>)
         st = c->sgemm(h, opb, opa, int(N), int(M), int(K), &one, B, int(ldb), A, int(lda), &beta, C, int(ldc));
       else

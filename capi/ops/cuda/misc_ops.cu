@@ -1,6 +1,7 @@
 // CUDA kernels of add_n, clip (and _backward_clip), Dropout, Embedding (and _backward_Embedding,
-// scattering rows with atomics; any weight dtype but bool, any index dtype) and the engine's test op _engine_rendezvous. Dropout draws from
-// the device's counter-based state like the CPU (ops/random_state.h).
+// scattering rows with atomics; weights of any dtype but bool, indices of any dtype) and the
+// engine's test op _engine_rendezvous. Dropout draws from the device's counter-based state like
+// the CPU (ops/random_state.h).
 #include <limits>
 
 #include "cuda/cuda_common.cuh"

@@ -183,21 +183,21 @@ struct Layout {
 };
 Layout AxisLayout(const TShape& s, int axis) { return {s.ProdRange(0, axis), s[axis], s.ProdRange(axis + 1, s.ndim())}; }
 
-// One block per lane (outer x inner); element k of a lane at base + k * inner. With lengths (len
-// not null) a lane uses its first len[lane] elements and the rest get 0. Accumulation in double
+// One block per lane (outer x inner); element k of a lane at base + k * inner. With lengths
+// (len.p not null; any dtype, read at run time) a lane uses its first len[lane] elements and the
+// rest get 0. Accumulation in double
 // when the input or output is float64, else float (softmax_op.cc's SmAcc).
 template <class A, class B>
 using SmAcc = std::conditional_t<std::is_same_v<A, double> || std::is_same_v<B, double>, double, float>;
 
-template <class I>
-__device__ inline int64_t LaneLength(const I* len, int64_t lane, int64_t n) {
-  if (!len) return n;
+__device__ inline int64_t LaneLength(const IndexArray& len, int64_t lane, int64_t n) {
+  if (!len.p) return n;
   const int64_t m = static_cast<int64_t>(len[lane]);
   return m < 0 ? 0 : (m > n ? n : m);
 }
 
-template <bool kLog, class D, class O, class I>
-__global__ void SoftmaxKernel(Layout L, double temp, const D* x, O* y, const I* len, bool add) {
+template <bool kLog, class D, class O>
+__global__ void SoftmaxKernel(Layout L, double temp, const D* x, O* y, IndexArray len, bool add) {
   using AT = SmAcc<D, O>;
   const AT rt = AT(1.0 / temp);
   const int64_t lane = blockIdx.x, o = lane / L.inner, j = lane % L.inner, base = o * L.n * L.inner + j;
@@ -217,8 +217,9 @@ __global__ void SoftmaxKernel(Layout L, double temp, const D* x, O* y, const I* 
 }
 
 // dx = y * (dy - sum(dy * y)) / T for softmax, (dy - exp(y) * sum(dy)) / T for log_softmax.
-template <bool kLog, class O, class D, class I>
-__global__ void SoftmaxGradKernel(Layout L, double temp, const O* dy, const O* y, D* dx, const I* len, bool add) {
+template <bool kLog, class O, class D>
+__global__ void SoftmaxGradKernel(Layout L, double temp, const O* dy, const O* y, D* dx, IndexArray len,
+                                  bool add) {
   using AT = SmAcc<O, D>;
   const AT rt = AT(1.0 / temp);
   const int64_t lane = blockIdx.x, o = lane / L.inner, j = lane % L.inner, base = o * L.n * L.inner + j;
@@ -244,8 +245,8 @@ int64_t Lanes(const Layout& L) { return L.outer * L.inner; }
 AX_HD inline int64_t LaneBase(const Layout& L, int64_t lane) { return lane / L.inner * L.n * L.inner + lane % L.inner; }
 
 // Per (lane, chunk): the chunk's max mx and sum of exp((x - mx) / T) (0 and -inf when empty).
-template <class D, class AT, class I>
-__global__ void SoftmaxPartKernel(Layout L, double temp, const D* x, const I* len, int64_t nlanes, int64_t chunk,
+template <class D, class AT>
+__global__ void SoftmaxPartKernel(Layout L, double temp, const D* x, IndexArray len, int64_t nlanes, int64_t chunk,
                                   AT* pm, AT* ps) {
   const AT rt = AT(1.0 / temp);
   for (int64_t lane = blockIdx.y; lane < nlanes; lane += gridDim.y) {
@@ -286,8 +287,8 @@ __global__ void SoftmaxCombineKernel(int64_t nlanes, int64_t S, double temp, AT*
   }
 }
 // y from the lanes' max and sum (pm/ps[lane * S]), as SoftmaxKernel's last loop.
-template <bool kLog, class D, class O, class AT, class I>
-__global__ void SoftmaxApplyKernel(Layout L, double temp, const D* x, O* y, const I* len, int64_t S, const AT* pm,
+template <bool kLog, class D, class O, class AT>
+__global__ void SoftmaxApplyKernel(Layout L, double temp, const D* x, O* y, IndexArray len, int64_t S, const AT* pm,
                                    const AT* ps, bool add) {
   const AT rt = AT(1.0 / temp);
   const int64_t total = L.outer * L.n * L.inner;
@@ -301,8 +302,8 @@ __global__ void SoftmaxApplyKernel(Layout L, double temp, const D* x, O* y, cons
 }
 
 // Per (lane, chunk): the chunk's sum of dy * y (softmax) or dy (log_softmax).
-template <bool kLog, class O, class AT, class I>
-__global__ void SoftmaxGradPartKernel(Layout L, const O* dy, const O* y, const I* len, int64_t nlanes, int64_t chunk,
+template <bool kLog, class O, class AT>
+__global__ void SoftmaxGradPartKernel(Layout L, const O* dy, const O* y, IndexArray len, int64_t nlanes, int64_t chunk,
                                       AT* ps) {
   for (int64_t lane = blockIdx.y; lane < nlanes; lane += gridDim.y) {
     const int64_t base = LaneBase(L, lane), m = LaneLength(len, lane, L.n);
@@ -328,8 +329,8 @@ __global__ void LaneSumKernel(int64_t nlanes, int64_t S, AT* ps) {
   }
 }
 // dx from the lanes' sums (ps[lane * S]), as SoftmaxGradKernel's last loop.
-template <bool kLog, class O, class D, class AT, class I>
-__global__ void SoftmaxGradApplyKernel(Layout L, double temp, const O* dy, const O* y, D* dx, const I* len, int64_t S,
+template <bool kLog, class O, class D, class AT>
+__global__ void SoftmaxGradApplyKernel(Layout L, double temp, const O* dy, const O* y, D* dx, IndexArray len, int64_t S,
                                        const AT* ps, bool add) {
   const AT rt = AT(1.0 / temp);
   const int64_t total = L.outer * L.n * L.inner;
@@ -349,62 +350,60 @@ bool SoftmaxLaunchable(const Layout& L, OpReq req, const char* who) {
   return true;
 }
 
-template <bool kLog, class D, class O = D, class I = int32_t>
+constexpr IndexArray kNoLengths{nullptr, AX_INT32};
+
+template <bool kLog, class D, class O = D>
 void LaunchSoftmax(const OpContext& ctx, const Layout& L, double temp, const D* x, O* y, OpReq req,
-                   const I* len = nullptr) {
+                   IndexArray len = kNoLengths) {
   if (!SoftmaxLaunchable(L, req, "softmax")) return;
   const int64_t nl = Lanes(L), S = SplitCount(nl, L.n);
   cudaStream_t st = Stream(ctx);
   const bool add = req == OpReq::kAdd;
   if (S == 1) {
-    SoftmaxKernel<kLog, D, O, I><<<unsigned(nl), kReduceThreads, 0, st>>>(L, temp, x, y, len, add);
+    SoftmaxKernel<kLog, D, O><<<unsigned(nl), kReduceThreads, 0, st>>>(L, temp, x, y, len, add);
     AX_CUDA_LAUNCHED("softmax");
     return;
   }
   using AT = SmAcc<D, O>;
   Scratch ws(2 * sizeof(AT) * static_cast<size_t>(nl * S), st);
   AT *pm = ws.at<AT>(0), *ps = ws.at<AT>(nl * S);
-  SoftmaxPartKernel<D, AT, I><<<SplitGrid(nl, S), kReduceThreads, 0, st>>>(L, temp, x, len, nl, (L.n + S - 1) / S, pm,
+  SoftmaxPartKernel<D, AT><<<SplitGrid(nl, S), kReduceThreads, 0, st>>>(L, temp, x, len, nl, (L.n + S - 1) / S, pm,
                                                                             ps);
   AX_CUDA_LAUNCHED("softmax");
   SoftmaxCombineKernel<AT><<<unsigned(nl), kReduceThreads, 0, st>>>(nl, S, temp, pm, ps);
   AX_CUDA_LAUNCHED("softmax");
-  SoftmaxApplyKernel<kLog, D, O, AT, I><<<Blocks(nl * L.n), kThreads, 0, st>>>(L, temp, x, y, len, S, pm, ps, add);
+  SoftmaxApplyKernel<kLog, D, O, AT><<<Blocks(nl * L.n), kThreads, 0, st>>>(L, temp, x, y, len, S, pm, ps, add);
   AX_CUDA_LAUNCHED("softmax");
 }
-template <bool kLog, class O, class D, class I = int32_t>
+template <bool kLog, class O, class D>
 void LaunchSoftmaxGrad(const OpContext& ctx, const Layout& L, double temp, const O* dy, const O* y, D* dx, OpReq req,
-                       const I* len = nullptr) {
+                       IndexArray len = kNoLengths) {
   if (!SoftmaxLaunchable(L, req, "softmax backward")) return;
   const int64_t nl = Lanes(L), S = SplitCount(nl, L.n);
   cudaStream_t st = Stream(ctx);
   const bool add = req == OpReq::kAdd;
   if (S == 1) {
-    SoftmaxGradKernel<kLog, O, D, I><<<unsigned(nl), kReduceThreads, 0, st>>>(L, temp, dy, y, dx, len, add);
+    SoftmaxGradKernel<kLog, O, D><<<unsigned(nl), kReduceThreads, 0, st>>>(L, temp, dy, y, dx, len, add);
     AX_CUDA_LAUNCHED("softmax backward");
     return;
   }
   using AT = SmAcc<O, D>;
   Scratch ws(sizeof(AT) * static_cast<size_t>(nl * S), st);
   AT* ps = ws.at<AT>(0);
-  SoftmaxGradPartKernel<kLog, O, AT, I><<<SplitGrid(nl, S), kReduceThreads, 0, st>>>(L, dy, y, len, nl,
+  SoftmaxGradPartKernel<kLog, O, AT><<<SplitGrid(nl, S), kReduceThreads, 0, st>>>(L, dy, y, len, nl,
                                                                                       (L.n + S - 1) / S, ps);
   AX_CUDA_LAUNCHED("softmax backward");
   LaneSumKernel<AT><<<unsigned(nl), kReduceThreads, 0, st>>>(nl, S, ps);
   AX_CUDA_LAUNCHED("softmax backward");
-  SoftmaxGradApplyKernel<kLog, O, D, AT, I><<<Blocks(nl * L.n), kThreads, 0, st>>>(L, temp, dy, y, dx, len, S, ps,
+  SoftmaxGradApplyKernel<kLog, O, D, AT><<<Blocks(nl * L.n), kThreads, 0, st>>>(L, temp, dy, y, dx, len, S, ps,
                                                                                     add);
   AX_CUDA_LAUNCHED("softmax backward");
 }
 
-// Runs body(len) with len the typed lengths input (use_length) or a null int32_t pointer.
-template <class Body>
-void WithLengths(const NodeAttrs& attrs, const std::vector<TBlob>& in, size_t len_input, Body body) {
-  if (!attrs.get<SoftmaxParam>().use_length.value_or(false)) {
-    body(static_cast<const int32_t*>(nullptr));
-    return;
-  }
-  AX_GPU_INDEX_SWITCH(in[len_input].dtype, I, attrs.Who(), { body(in[len_input].ptr<I>()); });
+// The lengths input (use_length), or none.
+IndexArray Lengths(const NodeAttrs& attrs, const std::vector<TBlob>& in, size_t len_input) {
+  if (!attrs.get<SoftmaxParam>().use_length.value_or(false)) return kNoLengths;
+  return IndexArray{in[len_input].dptr, in[len_input].dtype};
 }
 
 int SoftmaxAxis(const NodeAttrs& attrs, int ndim) {  // validated by shape inference
@@ -420,9 +419,7 @@ void SoftmaxCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vec
   const double t = attrs.get<SoftmaxParam>().temperature.value_or(1.0);
   AX_GPU_FLOAT_SWITCH(in[0].dtype, D, attrs.Who(), {
     AX_GPU_FLOAT_SWITCH(out[0].dtype, O, attrs.Who(), {
-      WithLengths(attrs, in, 1, [&](auto len) {
-        LaunchSoftmax<kLog>(ctx, L, t, in[0].ptr<D>(), out[0].ptr<O>(), req[0], len);
-      });
+      LaunchSoftmax<kLog>(ctx, L, t, in[0].ptr<D>(), out[0].ptr<O>(), req[0], Lengths(attrs, in, 1));
     });
   });
 }
@@ -435,9 +432,8 @@ void SoftmaxGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std:
   const double t = attrs.get<SoftmaxParam>().temperature.value_or(1.0);
   AX_GPU_FLOAT_SWITCH(in[1].dtype, O, attrs.Who(), {
     AX_GPU_FLOAT_SWITCH(out[0].dtype, D, attrs.Who(), {
-      WithLengths(attrs, in, 3, [&](auto len) {
-        LaunchSoftmaxGrad<kLog>(ctx, L, t, in[0].ptr<O>(), in[1].ptr<O>(), out[0].ptr<D>(), req[0], len);
-      });
+      LaunchSoftmaxGrad<kLog>(ctx, L, t, in[0].ptr<O>(), in[1].ptr<O>(), out[0].ptr<D>(), req[0],
+                              Lengths(attrs, in, 3));
     });
   });
 }

@@ -270,27 +270,27 @@ ReducedIndex MakeReducedIndex(const TShape& x, const bool* red) {
   return r;
 }
 
-// Per output: the product of the nonzero elements (NaN skipped with kSkipNaN) and the zero count.
+// Per output: the product of the nonzero elements (NaN skipped with kSkipNaN), in double ...
 template <class T, bool kSkipNaN>
-__global__ void NonzeroProdKernel(RedPlan p, int64_t nout, const T* x, double* prod, int64_t* zeros) {
-  for (int64_t o = blockIdx.x; o < nout; o += gridDim.x) {
-    const int64_t base = p.OutputBase(o);
-    double pr = 1;
-    int64_t z = 0;
-    for (int64_t r = threadIdx.x; r < p.R; r += blockDim.x) {
-      const double v = static_cast<double>(x[base + p.ReducedOffset(r)]);
-      if (kSkipNaN && v != v) continue;
-      if (v == 0) ++z;
-      else pr *= v;
-    }
-    pr = BlockReduce(pr, MulOp());
-    z = BlockReduce(z, SumOp());
-    if (threadIdx.x == 0) {
-      prod[o] = pr;
-      zeros[o] = z;
-    }
+struct NonzeroProdP {
+  using A = double;
+  using Op = MulOp;
+  static AX_HD A Init() { return 1.0; }
+  static AX_HD A Put(A a, T x) {
+    const double v = static_cast<double>(x);
+    return (v == 0 || (kSkipNaN && v != v)) ? a : a * v;
   }
-}
+  static AX_HD double Fin(A a, int64_t) { return a; }
+};
+// ... and the number of zeros.
+template <class T>
+struct ZeroCountP {
+  using A = unsigned long long;
+  using Op = SumOp;
+  static AX_HD A Init() { return 0; }
+  static AX_HD A Put(A a, T x) { return static_cast<double>(x) == 0 ? a + 1 : a; }
+  static AX_HD int64_t Fin(A a, int64_t) { return static_cast<int64_t>(a); }
+};
 // d prod / d x_i = dy * the product of the other elements (zeros handled exactly)
 template <class T>
 struct ProdGradF {
@@ -323,11 +323,10 @@ void ProdGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::ve
   double* prod = ws.at<double>(0);
   int64_t* zeros = reinterpret_cast<int64_t*>(prod + nout);
   AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.Who(), {
-    if (prm.skip_nan)
-      NonzeroProdKernel<T, true><<<OutputGrid(nout), kReduceThreads, 0, st>>>(p, nout, in[1].ptr<T>(), prod, zeros);
-    else
-      NonzeroProdKernel<T, false><<<OutputGrid(nout), kReduceThreads, 0, st>>>(p, nout, in[1].ptr<T>(), prod, zeros);
-    AX_CUDA_LAUNCHED("_backward_prod");
+    const T* x = in[1].ptr<T>();
+    if (prm.skip_nan) LaunchReduce<T, double, NonzeroProdP<T, true>>(ctx, p, nout, x, prod, false, "_backward_prod");
+    else LaunchReduce<T, double, NonzeroProdP<T, false>>(ctx, p, nout, x, prod, false, "_backward_prod");
+    LaunchReduce<T, int64_t, ZeroCountP<T>>(ctx, p, nout, x, zeros, false, "_backward_prod");
     MapStore(ctx, xs.Size(), req[0], out[0].ptr<T>(),
              ProdGradF<T>{in[1].ptr<T>(), in[0].ptr<T>(), prod, zeros, MakeReducedIndex(xs, red), prm.skip_nan},
              "_backward_prod");
