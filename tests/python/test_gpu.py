@@ -1008,3 +1008,35 @@ def test_float16_index_arrays_on_gpu_match_cpu():
     for ctx in (mx.cpu(), mx.gpu(0)):
         with pytest.raises(mx.base.AxleError, match=r"index 5\.5 \(at position 1 of indices\) is out of range"):
             mx.nd.take(mx.nd.array(x, ctx=ctx), mx.nd.array(bad, dtype="float16", ctx=ctx), mode="raise").asnumpy()
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_batchnorm_with_few_channels_over_many_elements_matches_cpu(dtype):
+    """3 channels of 16 x 110 x 110 elements: the batch statistics and the gradient's sums split over
+    many blocks per channel, the elementwise passes too; training forward, backward and the moving
+    statistics, and inference, equal the CPU's."""
+    shape = (16, 3, 110, 110)
+    rng = np.random.default_rng(8)
+    x = rng.uniform(-2, 3, size=shape).astype(dtype)
+    og = rng.uniform(-1, 1, size=shape).astype(dtype)
+    params = {"bn_gamma": rng.uniform(0.5, 2, 3), "bn_beta": rng.uniform(-1, 1, 3)}
+    aux = {"bn_moving_mean": rng.uniform(-1, 1, 3), "bn_moving_var": rng.uniform(0.5, 2, 3)}
+    net = mx.sym.BatchNorm(mx.sym.Variable("data"), fix_gamma=False, momentum=0.8, name="bn")
+    res = []
+    for ctx in (mx.cpu(), mx.gpu(0)):
+        ex = net.simple_bind(ctx, type_dict={"data": dtype}, data=shape)
+        ex.arg_dict["data"][:] = x
+        for k, v in params.items():
+            ex.arg_dict[k][:] = v
+        for k, v in aux.items():
+            ex.aux_dict[k][:] = v
+        r = {"infer": ex.forward(is_train=False)[0].asnumpy()}
+        r["train"] = ex.forward(is_train=True)[0].asnumpy()
+        ex.backward(mx.nd.array(og, dtype=dtype, ctx=ctx))
+        r.update({k: ex.grad_dict[k].asnumpy() for k in ("data", "bn_gamma", "bn_beta")})
+        r.update({k: ex.aux_dict[k].asnumpy() for k in aux})
+        res.append(r)
+    tol = TOL[dtype] if dtype == "float64" else dict(rtol=2e-4, atol=2e-4)  # sums of 193,600 floats
+    for k in res[0]:
+        np.testing.assert_allclose(res[1][k], res[0][k], err_msg=k, **tol)

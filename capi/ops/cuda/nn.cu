@@ -185,8 +185,8 @@ Layout AxisLayout(const TShape& s, int axis) { return {s.ProdRange(0, axis), s[a
 
 // One block per lane (outer x inner); element k of a lane at base + k * inner. With lengths
 // (len.p not null; any dtype, read at run time) a lane uses its first len[lane] elements and the
-// rest get 0. Accumulation in double
-// when the input or output is float64, else float (softmax_op.cc's SmAcc).
+// rest get 0. Accumulation in double when the input or output is float64, else float (softmax_op.cc's
+// SmAcc).
 template <class A, class B>
 using SmAcc = std::conditional_t<std::is_same_v<A, double> || std::is_same_v<B, double>, double, float>;
 
