@@ -1040,3 +1040,17 @@ def test_batchnorm_with_few_channels_over_many_elements_matches_cpu(dtype):
     tol = TOL[dtype] if dtype == "float64" else dict(rtol=2e-4, atol=2e-4)  # sums of 193,600 floats
     for k in res[0]:
         np.testing.assert_allclose(res[1][k], res[0][k], err_msg=k, **tol)
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_layernorm_parameter_gradients_over_many_rows_match_cpu(dtype):
+    """4 channels over 200,000 rows: gamma's and beta's gradient sums split over many blocks."""
+    rng = np.random.default_rng(9)
+    xs = [rng.uniform(-2, 2, size=(200000, 4)), rng.uniform(0.5, 2, size=4), rng.uniform(-1, 1, size=4)]
+    og = rng.uniform(-1, 1, size=(200000, 4)).astype(dtype)
+    grads = [op_gradient("LayerNorm", [mx.nd.array(x, dtype=dtype, ctx=ctx) for x in xs],
+                         [mx.nd.array(og, dtype=dtype, ctx=ctx)]) for ctx in (mx.cpu(), mx.gpu(0))]
+    tol = TOL[dtype] if dtype == "float64" else dict(rtol=2e-4, atol=2e-4)
+    for c, g, name in zip(*grads, ("data", "gamma", "beta")):
+        np.testing.assert_allclose(g.asnumpy(), c.asnumpy(), err_msg=name, **tol)

@@ -1,8 +1,8 @@
 // CUDA kernels of BatchNorm and its gradient: one block per channel, or for few channels over
 // many elements blocks (channel, chunk) after split per-channel sums (SplitCount); the batch
 // statistics by block reductions (in double), the moving statistics updated by the gradient in
-// training, as on the CPU (norm_op.cc); LayerNorm: one block per normalised row, gamma/beta gradients one block
-// per channel.
+// training, as on the CPU (norm_op.cc); LayerNorm: one block per normalised row, gamma/beta
+// gradients one block per channel (split like BatchNorm's sums for few channels over many rows).
 #include "cuda/cuda_common.cuh"
 #include "ops/norm_op.h"
 
@@ -20,12 +20,13 @@ AxisView View(const TShape& d, int axis) {
 
 // ---- per-channel sums split over many blocks (few channels, each over many elements) ----------
 // Block (c = blockIdx.x, chunk = blockIdx.y) sums F's kN values over elements [chunk * len,
-// (chunk + 1) * len) of channel c into part[(c * gridDim.y + chunk) * kN + j].
+// (chunk + 1) * len) of channel c into part[(c * gridDim.y + chunk) * kN + j]; F(c, k, i, s) adds
+// element k of channel c (at i in the array) to s.
 template <int kN, class F>
 __global__ void ChannelPartKernel(AxisView v, int64_t len, F f, double* part) {
   const int64_t c = blockIdx.x, cnt = v.outer * v.inner, k0 = blockIdx.y * len, k1 = min(cnt, k0 + len);
   double s[kN] = {};
-  for (int64_t k = k0 + threadIdx.x; k < k1; k += blockDim.x) f(c, v.Index(c, k), s);
+  for (int64_t k = k0 + threadIdx.x; k < k1; k += blockDim.x) f(c, k, v.Index(c, k), s);
   for (int j = 0; j < kN; ++j) s[j] = BlockReduce(s[j], SumOp());
   if (threadIdx.x == 0)
     for (int j = 0; j < kN; ++j) part[(c * gridDim.y + blockIdx.y) * kN + j] = s[j];
@@ -53,14 +54,14 @@ void ChannelSums(cudaStream_t st, const AxisView& v, int64_t S, F f, double* par
 template <class T>
 struct SumXF {  // x
   const T* x;
-  AX_HD void operator()(int64_t, int64_t i, double* s) const { s[0] += double(x[i]); }
+  AX_HD void operator()(int64_t, int64_t, int64_t i, double* s) const { s[0] += double(x[i]); }
 };
 template <class T>
 struct SqDevF {  // (x - mean_c)^2, mean_c = sums[c] / cnt
   const T* x;
   const double* sums;
   double cnt;
-  AX_HD void operator()(int64_t c, int64_t i, double* s) const {
+  AX_HD void operator()(int64_t c, int64_t, int64_t i, double* s) const {
     const double d = double(x[i]) - sums[c] / cnt;
     s[0] += d * d;
   }
@@ -68,7 +69,7 @@ struct SqDevF {  // (x - mean_c)^2, mean_c = sums[c] / cnt
 template <class T>
 struct GradSumsF {  // dy and (x - mean_c) * dy, mean_c = batch ? smean[c] : mm[c] (as T)
   const T *dy, *x, *mean;
-  AX_HD void operator()(int64_t c, int64_t i, double* s) const {
+  AX_HD void operator()(int64_t c, int64_t, int64_t i, double* s) const {
     s[0] += double(dy[i]);
     s[1] += double(x[i] - mean[c]) * double(dy[i]);
   }
@@ -308,6 +309,27 @@ __global__ void LNParamGradKernel(AxisView v, const T* dy, const T* x, const T* 
   else if (rb != int(OpReq::kNull)) db[c] = T(bs);
 }
 
+// LayerNorm's gamma and beta gradients split over many blocks per channel (few channels, many
+// rows): element k of channel c is row k's; s = (dy (x - mean) / sd, dy).
+template <class T>
+struct LNParamSumsF {
+  const T *dy, *x, *mean, *sd;
+  AX_HD void operator()(int64_t, int64_t r, int64_t i, double* s) const {
+    const double g = double(dy[i]);
+    s[0] += g * (double(x[i]) - double(mean[r])) / double(sd[r]);
+    s[1] += g;
+  }
+};
+template <class T>
+__global__ void LNParamStoreKernel(int64_t C, const double* sums, T* dg, T* db, int rg, int rb) {
+  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < C; c += int64_t(blockDim.x) * gridDim.x) {
+    if (rg == int(OpReq::kAdd)) dg[c] += T(sums[2 * c]);
+    else if (rg != int(OpReq::kNull)) dg[c] = T(sums[2 * c]);
+    if (rb == int(OpReq::kAdd)) db[c] += T(sums[2 * c + 1]);
+    else if (rb != int(OpReq::kNull)) db[c] = T(sums[2 * c + 1]);
+  }
+}
+
 unsigned RowGrid(int64_t rows) { return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(rows, 1 << 20))); }
 
 // (data, gamma, beta) -> (output, mean, std)
@@ -336,7 +358,16 @@ void LNBackwardCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::
                                                                  req[0] == OpReq::kAdd);
       AX_CUDA_LAUNCHED("_backward_LayerNorm data");
     }
-    if ((req[1] != OpReq::kNull || req[2] != OpReq::kNull) && v.C > 0) {
+    const int64_t S = std::min<int64_t>(SplitCount(v.C, rows), 65535);
+    if ((req[1] != OpReq::kNull || req[2] != OpReq::kNull) && v.C > 0 && S > 1) {
+      Scratch ws(sizeof(double) * static_cast<size_t>(v.C * (2 * S + 2)), st);
+      double* sums = ws.at<double>(2 * v.C * S);
+      ChannelSums<2>(st, v, S, LNParamSumsF<T>{in[0].ptr<T>(), in[1].ptr<T>(), in[3].ptr<T>(), in[4].ptr<T>()},
+                     ws.at<double>(0), sums, "_backward_LayerNorm gamma/beta");
+      LNParamStoreKernel<<<Blocks(v.C), kThreads, 0, st>>>(v.C, sums, out[1].ptr<T>(), out[2].ptr<T>(), int(req[1]),
+                                                           int(req[2]));
+      AX_CUDA_LAUNCHED("_backward_LayerNorm gamma/beta");
+    } else if ((req[1] != OpReq::kNull || req[2] != OpReq::kNull) && v.C > 0) {
       LNParamGradKernel<<<unsigned(v.C), kReduceThreads, 0, st>>>(v, in[0].ptr<T>(), in[1].ptr<T>(), in[3].ptr<T>(),
                                                                   in[4].ptr<T>(), out[1].ptr<T>(), out[2].ptr<T>(),
                                                                   int(req[1]), int(req[2]));
