@@ -130,7 +130,8 @@ template <class T> using AccT = std::conditional_t<std::is_same_v<T, bool>, int,
       default: { using DType = uint8_t; __VA_ARGS__; } break;                                       \
     }                                                                                               \
   }
-// Index (and condition) arrays: every dtype but float16; bool reads as its byte.
+// Index (and condition) arrays: every dtype but float16; bool reads as its byte (IndexArray reads
+// every dtype, float16 included, at run time).
 #define AX_GPU_INDEX_SWITCH(dtype, IType, who, ...)                                                 \
   switch (dtype) {                                                                                  \
     case AX_FLOAT32: { using IType = float; __VA_ARGS__; } break;                                   \
@@ -239,6 +240,32 @@ void MapStore(const OpContext& ctx, int64_t n, OpReq req, OT* y, F f, const char
 // Block size of the reduction kernels (one block per output).
 constexpr int kReduceThreads = 128;
 
+// Streaming multiprocessors of the current device (132 if the query fails; the error is cleared).
+inline int MultiProcessors() {
+  int dev = 0, n = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess ||
+      cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) {
+    cudaGetLastError();
+    return 132;
+  }
+  return n > 0 ? n : 132;
+}
+
+// The split of nout reductions of R elements each: 1 (one block per output) when the outputs
+// alone give the device enough blocks or R is short; else S > 1 blocks per output, each reducing
+// a chunk of at least kSplitChunk elements into a partial, for about 8 blocks per SM in all. The
+// partials are combined by a second pass (reductions, argmax/argmin, softmax).
+constexpr int64_t kSplitChunk = 8192;
+inline int64_t SplitCount(int64_t nout, int64_t R) {
+  const int64_t target = int64_t(MultiProcessors()) * 8;
+  if (nout <= 0 || nout * 2 >= target || nout > 65535 || R < 2 * kSplitChunk) return 1;
+  return std::max<int64_t>(1, std::min((R + kSplitChunk - 1) / kSplitChunk, (target + nout - 1) / nout));
+}
+// The grid of a split reduction: chunks along x, outputs along y (grid-stride beyond 65535).
+inline dim3 SplitGrid(int64_t nout, int64_t S) {
+  return dim3(static_cast<unsigned>(S), static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(nout, 65535))));
+}
+
 // Combiners of the block reductions (a NaN wins max and min, as on the CPU).
 struct SumOp {
   template <class T> AX_HD T operator()(T a, T b) const { return a + b; }
@@ -300,9 +327,44 @@ struct ConstF {
 // rounded back to float16; as the CPU's nn::RunAsFloat (half.cu).
 FCompute AsFloat(FCompute f);
 
+// The sums of a matrix product (the CPU's GemmAcc, ops/cpu/gemm.h): float for float16, 64-bit
+// for integers (unsigned: wrapping, as the CPU's int64 sums), else T.
+template <class T>
+using GemmAccT = std::conditional_t<std::is_integral_v<T>, unsigned long long, fn::A<T>>;
+// The sum s (plus the old value *c when acc) stored as T as the CPU's Gemm does: integers through
+// int64 and double (fn::CastValue: out-of-range values wrap to T's width).
+template <class T, class AT>
+AX_HD inline T GemmStore(AT s, const T* c, bool acc) {
+  if constexpr (std::is_integral_v<T>) {
+    const AT old = acc ? static_cast<AT>(static_cast<int64_t>(*c)) : AT(0);
+    return fn::CastValue<T>(static_cast<double>(static_cast<int64_t>(s + old)));
+  } else {
+    return T(acc ? AT(*c) + s : s);
+  }
+}
+
+// An index (or condition) array of any dtype, read as double (float16 through float, as the
+// CPU's IndexValue) on the device or the host: one kernel per data dtype serves every index dtype.
+struct IndexArray {
+  const void* p;
+  int dtype;
+  AX_HD double operator[](int64_t i) const {
+    switch (dtype) {
+      case AX_FLOAT32: return static_cast<const float*>(p)[i];
+      case AX_FLOAT64: return static_cast<const double*>(p)[i];
+      case AX_FLOAT16: return static_cast<float>(static_cast<const Half*>(p)[i]);
+      case AX_INT32: return static_cast<const int32_t*>(p)[i];
+      case AX_INT64: return static_cast<double>(static_cast<const int64_t*>(p)[i]);
+      case AX_INT8: return static_cast<const int8_t*>(p)[i];
+      default: return static_cast<const uint8_t*>(p)[i];  // uint8, bool
+    }
+  }
+};
+
 // Row-major C (M x N) = op(A) op(B) (+ C when accumulate); cuBLAS when it loaded, else a tiled
 // kernel. T is float, double or Half (cublasGemmEx, float16 in and out, float32 compute; the
-// built-in kernel accumulates in float too).
+// built-in kernel accumulates in float too), or an integer type (uint8, int8, int32, int64: the
+// built-in kernel, with GemmAccT's sums stored by GemmStore, as the CPU).
 template <class T>
 void Gemm(cudaStream_t s, bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B,
           int64_t ldb, T* C, int64_t ldc, bool accumulate);

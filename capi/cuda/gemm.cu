@@ -118,8 +118,8 @@ cublasHandle_t Handle(Cublas* c) {
 }
 
 // C = op(A) op(B) (+ C), row-major: 32 x 32 tiles of A and B staged in shared memory; each
-// thread of a 16 x 16 block computes a 2 x 2 patch of the output tile, summing in fn::A<T>
-// (float for float16, as the CPU's GemmAcc).
+// thread of a 16 x 16 block computes a 2 x 2 patch of the output tile, summing in GemmAccT<T>
+// (float for float16, wrapping 64-bit for integers, as the CPU's GemmAcc) stored by GemmStore.
 constexpr int kTile = 32, kSub = 16;
 template <class T>
 __global__ void TiledGemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B,
@@ -127,33 +127,35 @@ __global__ void TiledGemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, con
   __shared__ T As[kTile][kTile + 1];
   __shared__ T Bs[kTile][kTile + 1];
   const int tx = threadIdx.x, ty = threadIdx.y;
-  const int64_t row0 = blockIdx.y * int64_t(kTile), col0 = blockIdx.x * int64_t(kTile);
-  using AT = fn::A<T>;
-  AT sum[2][2] = {{AT(0), AT(0)}, {AT(0), AT(0)}};
-  for (int64_t k0 = 0; k0 < K; k0 += kTile) {
-    for (int i = ty; i < kTile; i += kSub)
-      for (int j = tx; j < kTile; j += kSub) {
-        int64_t r = row0 + i, k = k0 + j;  // A(r, k)
-        As[i][j] = (r < M && k < K) ? (ta ? A[k * lda + r] : A[r * lda + k]) : T(0);
-        int64_t kk = k0 + i, c = col0 + j;  // B(kk, c)
-        Bs[i][j] = (kk < K && c < N) ? (tb ? B[c * ldb + kk] : B[kk * ldb + c]) : T(0);
-      }
-    __syncthreads();
+  const int64_t col0 = blockIdx.x * int64_t(kTile);
+  for (int64_t row0 = blockIdx.y * int64_t(kTile); row0 < M; row0 += gridDim.y * int64_t(kTile)) {
+    using AT = GemmAccT<T>;
+    AT sum[2][2] = {{AT(0), AT(0)}, {AT(0), AT(0)}};
+    for (int64_t k0 = 0; k0 < K; k0 += kTile) {
+      for (int i = ty; i < kTile; i += kSub)
+        for (int j = tx; j < kTile; j += kSub) {
+          int64_t r = row0 + i, k = k0 + j;  // A(r, k)
+          As[i][j] = (r < M && k < K) ? (ta ? A[k * lda + r] : A[r * lda + k]) : T(0);
+          int64_t kk = k0 + i, c = col0 + j;  // B(kk, c)
+          Bs[i][j] = (kk < K && c < N) ? (tb ? B[c * ldb + kk] : B[kk * ldb + c]) : T(0);
+        }
+      __syncthreads();
 #pragma unroll 8
-    for (int k = 0; k < kTile; ++k) {
-      const AT a0 = As[ty][k], a1 = As[ty + kSub][k], b0 = Bs[k][tx], b1 = Bs[k][tx + kSub];
-      sum[0][0] += a0 * b0;
-      sum[0][1] += a0 * b1;
-      sum[1][0] += a1 * b0;
-      sum[1][1] += a1 * b1;
+      for (int k = 0; k < kTile; ++k) {
+        const AT a0 = As[ty][k], a1 = As[ty + kSub][k], b0 = Bs[k][tx], b1 = Bs[k][tx + kSub];
+        sum[0][0] += a0 * b0;
+        sum[0][1] += a0 * b1;
+        sum[1][0] += a1 * b0;
+        sum[1][1] += a1 * b1;
+      }
+      __syncthreads();
     }
-    __syncthreads();
+    for (int i = 0; i < 2; ++i)
+      for (int j = 0; j < 2; ++j) {
+        int64_t r = row0 + ty + i * kSub, c = col0 + tx + j * kSub;
+        if (r < M && c < N) C[r * ldc + c] = GemmStore(sum[i][j], C + r * ldc + c, acc);
+      }
   }
-  for (int i = 0; i < 2; ++i)
-    for (int j = 0; j < 2; ++j) {
-      int64_t r = row0 + ty + i * kSub, c = col0 + tx + j * kSub;
-      if (r < M && c < N) C[r * ldc + c] = T(acc ? AT(C[r * ldc + c]) + sum[i][j] : sum[i][j]);
-    }
 }
 
 template <class T>
@@ -177,28 +179,32 @@ void Gemm(cudaStream_t s, bool ta, bool tb, int64_t M, int64_t N, int64_t K, con
     }
     return;
   }
-  Cublas* c = Load();
-  const int64_t kIntMax = 2147483647;
-  const bool has_routine = !std::is_same_v<T, Half> || c->gemm_ex;
-  if (c->ok && has_routine && M <= kIntMax && N <= kIntMax && K <= kIntMax && lda <= kIntMax && ldb <= kIntMax && ldc <= kIntMax) {
-    cublasHandle_t h = Handle(c);
-    c->set_stream(h, s);
-    using S = fn::A<T>;  // alpha and beta: float for float16 (float32 compute)
-    const S one = S(1), beta = accumulate ? S(1) : S(0);
-    // row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T
-    auto opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N, opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
-    int st;
-    if constexpr (std::is_same_v<T, Half>)
-      st = c->gemm_ex(h, opb, opa, int(N), int(M), int(K), &one, B, kCudaR16F, int(ldb), A, kCudaR16F, int(lda), &beta,
-                      C, kCudaR16F, int(ldc), kCublasCompute32F, kCublasGemmDefault);
-    else if constexpr (std::is_same_v<T, float>)
-      st = c->sgemm(h, opb, opa, int(N), int(M), int(K), &one, B, int(ldb), A, int(lda), &beta, C, int(ldc));
-    else
-      st = c->dgemm(h, opb, opa, int(N), int(M), int(K), &one, B, int(ldb), A, int(lda), &beta, C, int(ldc));
-    AX_CHECK(st == 0, AX_ERR_RUNTIME, "cuBLAS gemm failed with status ", st, " (M=", M, ", N=", N, ", K=", K, ")");
-    return;
+  if constexpr (!std::is_integral_v<T>) {  // (integers: the built-in kernel)
+    Cublas* c = Load();
+    const int64_t kIntMax = 2147483647;
+    const bool has_routine = !std::is_same_v<T, Half> || c->gemm_ex;
+    if (c->ok && has_routine && M <= kIntMax && N <= kIntMax && K <= kIntMax && lda <= kIntMax && ldb <= kIntMax &&
+        ldc <= kIntMax) {
+      cublasHandle_t h = Handle(c);
+      c->set_stream(h, s);
+      using S = fn::A<T>;  // alpha and beta: float for float16 (float32 compute)
+      const S one = S(1), beta = accumulate ? S(1) : S(0);
+      // row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T
+      auto opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N, opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
+      int st;
+      if constexpr (std::is_same_v<T, Half>)
+        st = c->gemm_ex(h, opb, opa, int(N), int(M), int(K), &one, B, kCudaR16F, int(ldb), A, kCudaR16F, int(lda),
+                        &beta, C, kCudaR16F, int(ldc), kCublasCompute32F, kCublasGemmDefault);
+      else if constexpr (std::is_same_v<T, float>)
+        st = c->sgemm(h, opb, opa, int(N), int(M), int(K), &one, B, int(ldb), A, int(lda), &beta, C, int(ldc));
+      else
+        st = c->dgemm(h, opb, opa, int(N), int(M), int(K), &one, B, int(ldb), A, int(lda), &beta, C, int(ldc));
+      AX_CHECK(st == 0, AX_ERR_RUNTIME, "cuBLAS gemm failed with status ", st, " (M=", M, ", N=", N, ", K=", K, ")");
+      return;
+    }
   }
-  dim3 grid(static_cast<unsigned>((N + kTile - 1) / kTile), static_cast<unsigned>((M + kTile - 1) / kTile));
+  dim3 grid(static_cast<unsigned>((N + kTile - 1) / kTile),
+            static_cast<unsigned>(std::min<int64_t>((M + kTile - 1) / kTile, 65535)));  // row tiles grid-stride
   TiledGemm<<<grid, dim3(kSub, kSub), 0, s>>>(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
   AX_CUDA_LAUNCHED("gemm (tiled kernel)");
 }
@@ -209,6 +215,14 @@ template void Gemm<double>(cudaStream_t, bool, bool, int64_t, int64_t, int64_t, 
                            const double*, int64_t, double*, int64_t, bool);
 template void Gemm<Half>(cudaStream_t, bool, bool, int64_t, int64_t, int64_t, const Half*, int64_t, const Half*,
                          int64_t, Half*, int64_t, bool);
+#define AX_GEMM_INT(T)                                                                                         \
+  template void Gemm<T>(cudaStream_t, bool, bool, int64_t, int64_t, int64_t, const T*, int64_t, const T*, int64_t, \
+                        T*, int64_t, bool);
+AX_GEMM_INT(uint8_t)
+AX_GEMM_INT(int8_t)
+AX_GEMM_INT(int32_t)
+AX_GEMM_INT(int64_t)
+#undef AX_GEMM_INT
 
 }  // namespace cuda
 }  // namespace axle

@@ -243,6 +243,32 @@ def test_op_on_gpu_matches_cpu(case, dtype):
         np.testing.assert_allclose(g.asnumpy(), c.asnumpy(), **TOL[dtype])
 
 
+INT_DTYPES = ("int32", "int64", "int8", "uint8", "bool")
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", INT_DTYPES)
+@pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
+def test_op_on_gpu_matches_cpu_in_integer_dtypes(case, dtype):
+    """Every table case the CPU runs in an integer dtype or bool runs on the GPU too, with the CPU's
+    result (forward; small integers from the table's ranges). Elements whose float64 value is not
+    finite or outside the dtype's range (log(0), 1/0 stored as an integer: an undefined conversion
+    in C++ and CUDA alike) are left out of the comparison."""
+    op, spec, attrs, _ = case
+    xs = _inputs(spec, dtype)
+    try:
+        cpu = [c.asnumpy() for c in _call(op, [mx.nd.array(x, dtype=dtype) for x in xs], attrs)]
+    except mx.base.AxleError as e:
+        pytest.skip(f"the CPU does not run {op} in {dtype}: {e}")
+    ref = [r.asnumpy() for r in _call(op, [mx.nd.array(x, dtype="float64") for x in xs], attrs)]
+    lo, hi = (0, 1) if dtype == "bool" else (np.iinfo(dtype).min, np.iinfo(dtype).max)
+    gpu = _call(op, [mx.nd.array(x, dtype=dtype, ctx=mx.gpu(0)) for x in xs], attrs)
+    for c, g, r in zip(cpu, gpu, ref):
+        assert g.context == mx.gpu(0) and g.dtype == c.dtype
+        defined = np.isfinite(r) & (r >= lo) & (r <= hi) if r.shape == c.shape else np.ones(c.shape, bool)
+        np.testing.assert_array_equal(g.asnumpy()[defined], c[defined])
+
+
 # ---- every op of the registry (ggml's test-backend-ops in spirit) -------------------------------
 def test_every_registry_op_has_a_gpu_kernel():
     """Runs without a GPU: the built libaxle_cuda.so must have a kernel for every registry op."""
@@ -801,3 +827,236 @@ def test_float16_network_ops_on_gpu_match_cpu():
         c, g = _both(op, arrays, "float16", **attrs)
         assert g.dtype == np.float16, op
         np.testing.assert_allclose(g.astype(np.float64), c.astype(np.float64), rtol=4e-3, atol=4e-3, err_msg=op)
+
+
+# ---- split reductions, long softmax lanes, integer GEMM, float16 indices (issue 9) -------------
+# Few outputs over many elements each run split over many blocks (partials, then a combining
+# pass); these sizes are far above the split threshold (2 x 8192 elements per output).
+def _big(dtype, shape, seed=0):
+    rng = np.random.default_rng(seed)
+    if np.dtype(dtype).kind == "f":
+        return rng.uniform(-1, 1, size=shape).astype(dtype)
+    return rng.integers(-1000, 1000, size=shape).astype(dtype)
+
+
+REDUCTION_CASES = [("sum", {}), ("mean", {}), ("max", {}), ("min", {}), ("argmax", {}), ("argmin", {}),
+                   ("norm", {}), ("norm", {"ord": 1}), ("nansum", {}), ("sum", {"axis": 1}),
+                   ("sum", {"axis": 0}), ("mean", {"axis": (0, 2)}), ("max", {"axis": 1}),
+                   ("argmax", {"axis": 1}), ("argmin", {"axis": 0}), ("norm", {"axis": 1}),
+                   ("sum", {"axis": 1, "exclude": True})]
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "int32"])
+@pytest.mark.parametrize("op,attrs", REDUCTION_CASES, ids=[_case_id((o, None, a)) for o, a in REDUCTION_CASES])
+def test_large_reductions_split_over_blocks_match_cpu(op, attrs, dtype):
+    """Whole-array and few-output reductions (3 x 400,001 x 3 elements) equal the CPU's: the same
+    double / wrapping 64-bit accumulators, argmax/argmin's first index on ties."""
+    x = _big(dtype, (3, 400001, 3))
+    if np.dtype(dtype).kind == "f":
+        x[1, 5, 2] = x.max() + 1  # one maximum ...
+        x[2, 300000, 0] = x[1, 5, 2]  # ... twice, far apart: the first index wins
+    c, g = _both(op, [x], dtype, **attrs)
+    assert g.shape == c.shape
+    if op in ("argmax", "argmin") or dtype == "int32" or op in ("max", "min"):
+        np.testing.assert_array_equal(g, c)
+    else:  # double sums in another order: equal up to the output dtype's last place
+        rtol = {"float16": 1e-3, "float32": 1e-6, "float64": 1e-12}[dtype]
+        np.testing.assert_allclose(g.astype(np.float64), c.astype(np.float64), rtol=rtol, atol=rtol)
+
+
+@gpu_only
+def test_large_reductions_split_special_values():
+    n = 1 << 21
+    x = np.ones(n, dtype=np.float32)
+    x[n - 3] = np.nan  # a NaN in the last chunk: sum NaN, nansum skips it, max NaN, argmax its index
+    c, g = _both("sum", [x], "float32")
+    assert np.isnan(g).all() and np.isnan(c).all()
+    c, g = _both("nansum", [x], "float32")
+    np.testing.assert_array_equal(g, [n - 1])
+    c, g = _both("max", [x], "float32")
+    assert np.isnan(g).all()
+    c, g = _both("argmax", [x], "float32")
+    np.testing.assert_array_equal(g, c)
+    np.testing.assert_array_equal(g, [n - 3])
+    i = np.full(n, 2**40, dtype=np.int64)  # exact 64-bit integer sums (2**61)
+    c, g = _both("sum", [i], "int64")
+    np.testing.assert_array_equal(g, c)
+    np.testing.assert_array_equal(g, [np.int64(2**40) * n])
+    p = np.exp(np.random.default_rng(3).uniform(-1e-4, 1e-4, n)).astype(np.float64)
+    c, g = _both("prod", [p], "float64")
+    np.testing.assert_allclose(g, c, rtol=1e-12)
+    b = np.zeros(n, dtype=np.bool_)
+    b[[7, n - 1]] = True
+    for op in ("sum", "max", "argmax"):
+        c, g = _both(op, [b], "bool")
+        np.testing.assert_array_equal(g, c, err_msg=op)
+    z = np.ones((2, n), dtype=np.float32)
+    _, g = _both("mean", [z], "float32", axis=1)
+    np.testing.assert_array_equal(g, [1, 1])
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_softmax_on_few_long_lanes_matches_cpu(op, dtype):
+    """Lanes of 300,000 (2 rows) and 200,000 (axis 0, 3 lanes strided): split over many blocks."""
+    rng = np.random.default_rng(4)
+    for shape, attrs in [((2, 300000), {}), ((200000, 3), {"axis": 0}), ((2, 300000), {"temperature": 3.0})]:
+        x = rng.uniform(-5, 5, size=shape).astype(dtype)
+        c, g = _both(op, [x], dtype, **attrs)
+        np.testing.assert_allclose(g.astype(np.float64), c.astype(np.float64), **TOL[dtype])
+        og = rng.uniform(-1, 1, size=shape).astype(dtype)
+        gc = op_gradient(op, [mx.nd.array(x, dtype=dtype)], [mx.nd.array(og, dtype=dtype)], **attrs)
+        gg = op_gradient(op, [mx.nd.array(x, dtype=dtype, ctx=mx.gpu(0))],
+                         [mx.nd.array(og, dtype=dtype, ctx=mx.gpu(0))], **attrs)
+        np.testing.assert_allclose(gg[0].asnumpy().astype(np.float64), gc[0].asnumpy().astype(np.float64),
+                                   **TOL[dtype])
+
+
+@gpu_only
+def test_softmax_on_long_lanes_with_lengths_and_infinities():
+    x = np.random.default_rng(5).uniform(-3, 3, size=(2, 200000)).astype(np.float32)
+    x[0, :100000] = -np.inf  # whole chunks of -inf add nothing
+    x[1, 50000] = np.inf  # an inf: the lane is NaN on both devices
+    for op in ("softmax", "log_softmax"):
+        c, g = _both(op, [x], "float32")
+        np.testing.assert_array_equal(np.isnan(g), np.isnan(c), err_msg=op)
+        np.testing.assert_allclose(g[0], c[0], rtol=1e-4, atol=1e-5, err_msg=op)
+    length = np.array([150000, 70000], dtype=np.int32)
+    xf = np.nan_to_num(x, posinf=1.0, neginf=-1.0)
+    c = mx.nd.softmax(mx.nd.array(xf), mx.nd.array(length, dtype="int32"), axis=-1, use_length=True)
+    g = mx.nd.softmax(mx.nd.array(xf, ctx=mx.gpu(0)), mx.nd.array(length, dtype="int32", ctx=mx.gpu(0)), axis=-1,
+                      use_length=True)
+    np.testing.assert_allclose(g.asnumpy(), c.asnumpy(), rtol=1e-4, atol=1e-6)
+    assert (g.asnumpy()[1, 70000:] == 0).all()
+
+
+INT_GEMM = [("dot", [(37, 300), (300, 45)], {}), ("dot", [(300, 37), (300, 45)], {"transpose_a": True}),
+            ("dot", [(37, 300), (45, 300)], {"transpose_b": True}), ("dot", [(300,), (300,)], {}),
+            ("batch_dot", [(3, 33, 70), (3, 70, 40)], {}), ("batch_dot", [(2, 70, 33), (2, 40, 70)],
+                                                           {"transpose_a": True, "transpose_b": True}),
+            ("FullyConnected", [(20, 3, 50), (40, 150), (40,)], {"num_hidden": 40}),
+            ("FullyConnected", [(20, 50), (40, 50)], {"num_hidden": 40, "no_bias": True})]
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", ["int32", "int64", "int8", "uint8"])
+@pytest.mark.parametrize("case", INT_GEMM, ids=[_case_id((o, None, a)) for o, _, a in INT_GEMM])
+def test_integer_gemm_ops_on_gpu_match_cpu(case, dtype):
+    """dot / batch_dot / FullyConnected in integer dtypes: 64-bit sums stored wrapping to the dtype,
+    as the CPU (and numpy's int64 products cast back); gradients too."""
+    op, shapes, attrs = case
+    rng = np.random.default_rng(6)
+    lo, hi = (0, 16) if dtype == "uint8" else (-12, 12)
+    xs = [rng.integers(lo, hi, size=s).astype(dtype) for s in shapes]
+    c, g = _both(op, xs, dtype, **attrs)
+    assert g.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(g, c)
+    if op == "dot" and not attrs and len(shapes[0]) == 2:
+        np.testing.assert_array_equal(g, (xs[0].astype(np.int64) @ xs[1].astype(np.int64)).astype(dtype))
+    og = rng.integers(lo, hi, size=c.shape).astype(dtype)
+    gc = op_gradient(op, [mx.nd.array(x, dtype=dtype) for x in xs], [mx.nd.array(og, dtype=dtype)], **attrs)
+    gg = op_gradient(op, [mx.nd.array(x, dtype=dtype, ctx=mx.gpu(0)) for x in xs],
+                     [mx.nd.array(og, dtype=dtype, ctx=mx.gpu(0))], **attrs)
+    for a, b in zip(gc, gg):
+        np.testing.assert_array_equal(b.asnumpy(), a.asnumpy())
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", ["int32", "int64", "int8", "uint8", "float16"])
+def test_embedding_weights_of_every_cpu_dtype_on_gpu(dtype):
+    rng = np.random.default_rng(7)
+    w = rng.integers(0, 100, size=(10, 4)).astype(dtype)
+    data = np.array([[3, 9, 3], [0, 12, -1]], dtype=np.float32)  # repeats and clipped indices
+    c, g = _both("Embedding", [data, w], dtype, input_dim=10, output_dim=4)
+    np.testing.assert_array_equal(g, c)
+    og = rng.integers(0, 50, size=c.shape).astype(dtype)
+    gc = op_gradient("Embedding", [mx.nd.array(data), mx.nd.array(w, dtype=dtype)], [mx.nd.array(og, dtype=dtype)],
+                     input_dim=10, output_dim=4)
+    gg = op_gradient("Embedding", [mx.nd.array(data, ctx=mx.gpu(0)), mx.nd.array(w, dtype=dtype, ctx=mx.gpu(0))],
+                     [mx.nd.array(og, dtype=dtype, ctx=mx.gpu(0))], input_dim=10, output_dim=4)
+    np.testing.assert_array_equal(gg[1].asnumpy(), gc[1].asnumpy())
+
+
+def _pair(arrays, dtypes):
+    """The arrays on the CPU and on gpu(0), each in its dtype."""
+    return ([mx.nd.array(a, dtype=d) for a, d in zip(arrays, dtypes)],
+            [mx.nd.array(a, dtype=d, ctx=mx.gpu(0)) for a, d in zip(arrays, dtypes)])
+
+
+@gpu_only
+def test_float16_index_arrays_on_gpu_match_cpu():
+    """take / pick / one_hot / Embedding / where with float16 indices (truncated toward zero, NaN as 0,
+    then clipped or wrapped, as the CPU)."""
+    x = np.arange(30, dtype=np.float32).reshape(5, 6)
+    idx = np.array([0, 4.7, -1.5, 7.0, np.nan, 2.0], dtype=np.float16)
+    cases = [("take", [x, idx], ["float32", "float16"], {}), ("take", [x, idx], ["float32", "float16"],
+                                                              {"mode": "wrap", "axis": 1}),
+             ("pick", [x, idx[:5]], ["float32", "float16"], {"axis": 1}),
+             ("one_hot", [idx], ["float16"], {"depth": 6}),
+             ("Embedding", [idx, x], ["float16", "float32"], {"input_dim": 5, "output_dim": 6}),
+             ("where", [np.array([0, 1, 0, 1, 1], dtype=np.float16), x, -x], ["float16", "float32", "float32"], {})]
+    for op, arrays, dtypes, attrs in cases:
+        c, g = _pair(arrays, dtypes)
+        rc, rg = getattr(mx.nd, op)(*c, **attrs), getattr(mx.nd, op)(*g, **attrs)
+        assert rg.context == mx.gpu(0)
+        np.testing.assert_array_equal(rg.asnumpy(), rc.asnumpy(), err_msg=f"{op} {attrs}")
+    c, g = _pair([x, idx[:4]], ["float32", "float16"])  # gradient: indices repeat and clip
+    og = np.ones((4, 6), dtype=np.float32)
+    gc = op_gradient("take", c, [mx.nd.array(og)])
+    gg = op_gradient("take", g, [mx.nd.array(og, ctx=mx.gpu(0))])
+    np.testing.assert_array_equal(gg[0].asnumpy(), gc[0].asnumpy())
+    ok = np.array([1, 4, 0], dtype=np.float16)
+    c, g = _pair([x, ok], ["float32", "float16"])
+    np.testing.assert_array_equal(mx.nd.take(g[0], g[1], mode="raise").asnumpy(), x[[1, 4, 0]])
+    bad = np.array([1, 5.5], dtype=np.float16)
+    for ctx in (mx.cpu(), mx.gpu(0)):
+        with pytest.raises(mx.base.AxleError, match=r"index 5\.5 \(at position 1 of indices\) is out of range"):
+            mx.nd.take(mx.nd.array(x, ctx=ctx), mx.nd.array(bad, dtype="float16", ctx=ctx), mode="raise").asnumpy()
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_batchnorm_with_few_channels_over_many_elements_matches_cpu(dtype):
+    """3 channels of 16 x 110 x 110 elements: the batch statistics and the gradient's sums split over
+    many blocks per channel, the elementwise passes too; training forward, backward and the moving
+    statistics, and inference, equal the CPU's."""
+    shape = (16, 3, 110, 110)
+    rng = np.random.default_rng(8)
+    x = rng.uniform(-2, 3, size=shape).astype(dtype)
+    og = rng.uniform(-1, 1, size=shape).astype(dtype)
+    params = {"bn_gamma": rng.uniform(0.5, 2, 3), "bn_beta": rng.uniform(-1, 1, 3)}
+    aux = {"bn_moving_mean": rng.uniform(-1, 1, 3), "bn_moving_var": rng.uniform(0.5, 2, 3)}
+    net = mx.sym.BatchNorm(mx.sym.Variable("data"), fix_gamma=False, momentum=0.8, name="bn")
+    res = []
+    for ctx in (mx.cpu(), mx.gpu(0)):
+        ex = net.simple_bind(ctx, type_dict={"data": dtype}, data=shape)
+        ex.arg_dict["data"][:] = x
+        for k, v in params.items():
+            ex.arg_dict[k][:] = v
+        for k, v in aux.items():
+            ex.aux_dict[k][:] = v
+        r = {"infer": ex.forward(is_train=False)[0].asnumpy()}
+        r["train"] = ex.forward(is_train=True)[0].asnumpy()
+        ex.backward(mx.nd.array(og, dtype=dtype, ctx=ctx))
+        r.update({k: ex.grad_dict[k].asnumpy() for k in ("data", "bn_gamma", "bn_beta")})
+        r.update({k: ex.aux_dict[k].asnumpy() for k in aux})
+        res.append(r)
+    tol = TOL[dtype] if dtype == "float64" else dict(rtol=2e-4, atol=2e-4)  # sums of 193,600 floats
+    for k in res[0]:
+        np.testing.assert_allclose(res[1][k], res[0][k], err_msg=k, **tol)
+
+
+@gpu_only
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_layernorm_parameter_gradients_over_many_rows_match_cpu(dtype):
+    """4 channels over 200,000 rows: gamma's and beta's gradient sums split over many blocks."""
+    rng = np.random.default_rng(9)
+    xs = [rng.uniform(-2, 2, size=(200000, 4)), rng.uniform(0.5, 2, size=4), rng.uniform(-1, 1, size=4)]
+    og = rng.uniform(-1, 1, size=(200000, 4)).astype(dtype)
+    grads = [op_gradient("LayerNorm", [mx.nd.array(x, dtype=dtype, ctx=ctx) for x in xs],
+                         [mx.nd.array(og, dtype=dtype, ctx=ctx)]) for ctx in (mx.cpu(), mx.gpu(0))]
+    tol = TOL[dtype] if dtype == "float64" else dict(rtol=2e-4, atol=2e-4)
+    for c, g, name in zip(*grads, ("data", "gamma", "beta")):
+        np.testing.assert_allclose(g.asnumpy(), c.asnumpy(), err_msg=name, **tol)

@@ -1,8 +1,8 @@
 // CUDA kernels of the index ops (shape_index_op.cc): take, pick, one_hot, where and _shuffle, and
 // the gradients _backward_take (atomic adds: indices may repeat) and _backward_pick. Indices of
-// any dtype but float16 are read on the device and resolved as on the CPU (truncated toward
-// zero, NaN as 0, then clipped or wrapped); take's mode='raise' checks them on the host first,
-// with the CPU's message. _shuffle draws its permutation on the host from the same counter-based
+// any dtype (float16 included) are read on the device and resolved as on the CPU (truncated
+// toward zero, NaN as 0, then clipped or wrapped); take's mode='raise' checks them on the host
+// first, with the CPU's message. _shuffle draws its permutation on the host from the same counter-based
 // state, so it equals the CPU's for the same seed.
 #include "cuda/cuda_common.cuh"
 #include "ops/random_state.h"
@@ -27,24 +27,8 @@ AX_HD inline int64_t ResolveIndex(double v, int64_t m, int mode) {
   return j < 0 ? 0 : (j >= m ? m - 1 : j);  // clip; raise: already checked in range
 }
 
-// An index (or condition) array of any dtype but float16, read as double on the device: one
-// kernel per data dtype serves every index dtype.
-struct IndexArray {
-  const void* p;
-  int dtype;
-  AX_HD double operator[](int64_t i) const {
-    switch (dtype) {
-      case AX_FLOAT32: return static_cast<const float*>(p)[i];
-      case AX_FLOAT64: return static_cast<const double*>(p)[i];
-      case AX_INT32: return static_cast<const int32_t*>(p)[i];
-      case AX_INT64: return static_cast<double>(static_cast<const int64_t*>(p)[i]);
-      case AX_INT8: return static_cast<const int8_t*>(p)[i];
-      default: return static_cast<const uint8_t*>(p)[i];  // uint8, bool
-    }
-  }
-};
 IndexArray Indices(const TBlob& b, const NodeAttrs& attrs) {
-  AX_CHECK(b.dtype != AX_FLOAT16 && b.dtype >= 0 && b.dtype < 8, AX_ERR_NOT_SUPPORTED, attrs.Who(),
+  AX_CHECK(b.dtype >= 0 && b.dtype < 8, AX_ERR_NOT_SUPPORTED, attrs.Who(),
            ": no GPU kernel for indices of dtype ", DTypeStr(b.dtype));
   return IndexArray{b.dptr, b.dtype};
 }
@@ -56,18 +40,17 @@ void CheckIndicesInRange(const NodeAttrs& attrs, const TBlob& idx, int64_t m, in
   if (n == 0) return;
   AX_CHECK(m > 0, AX_ERR_INDEX, attrs.Who(), ": no index is in range for axis ", axis, " of size 0 (data shape ",
            data_shape.str(), ", mode='raise')");
-  std::vector<char> raw(static_cast<size_t>(n) * ItemSize(idx.dtype));
+  const int dtype = Indices(idx, attrs).dtype;
+  std::vector<char> raw(static_cast<size_t>(n) * ItemSize(dtype));
   AX_CUDA_CHECK(cudaMemcpyAsync(raw.data(), idx.dptr, raw.size(), cudaMemcpyDeviceToHost, st));
   AX_CUDA_CHECK(cudaStreamSynchronize(st));
-  AX_GPU_INDEX_SWITCH(idx.dtype, I, attrs.Who(), {
-    const I* p = reinterpret_cast<const I*>(raw.data());
-    for (int64_t i = 0; i < n; ++i) {
-      const double v = static_cast<double>(p[i]);
-      AX_CHECK(v >= 0 && v <= static_cast<double>(m - 1), AX_ERR_INDEX, attrs.Who(), ": index ", v, " (at position ",
-               i, " of indices) is out of range for axis ", axis, " of size ", m, " (data shape ", data_shape.str(),
-               ", mode='raise')");
-    }
-  });
+  const IndexArray host{raw.data(), dtype};  // read on the host
+  for (int64_t i = 0; i < n; ++i) {
+    const double v = host[i];
+    AX_CHECK(v >= 0 && v <= static_cast<double>(m - 1), AX_ERR_INDEX, attrs.Who(), ": index ", v, " (at position ", i,
+             " of indices) is out of range for axis ", axis, " of size ", m, " (data shape ", data_shape.str(),
+             ", mode='raise')");
+  }
 }
 
 // data as (outer, m, inner) along an axis.

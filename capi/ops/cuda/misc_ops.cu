@@ -1,6 +1,7 @@
 // CUDA kernels of add_n, clip (and _backward_clip), Dropout, Embedding (and _backward_Embedding,
-// scattering rows with atomics) and the engine's test op _engine_rendezvous. Dropout draws from
-// the device's counter-based state like the CPU (ops/random_state.h).
+// scattering rows with atomics; weights of any dtype but bool, indices of any dtype) and the
+// engine's test op _engine_rendezvous. Dropout draws from the device's counter-based state like
+// the CPU (ops/random_state.h).
 #include <limits>
 
 #include "cuda/cuda_common.cuh"
@@ -152,53 +153,74 @@ void DropoutCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vec
   });
 }
 
-// ---- Embedding ---------------------------------------------------------------------------------
-template <class I>
-AX_HD inline int64_t RowOf(I v, int64_t rows) {  // clipped into [0, rows); NaN -> 0
-  const double d = static_cast<double>(v);
+// ---- Embedding: weights of every dtype the CPU takes (float16 through float32), indices of any
+// dtype read at run time -------------------------------------------------------------------------
+AX_HD inline int64_t RowOf(double d, int64_t rows) {  // clipped into [0, rows); NaN -> 0
   if (!(d > 0)) return 0;
   if (d >= static_cast<double>(rows - 1)) return rows - 1;
   return static_cast<int64_t>(d);
 }
-template <class I, class T>
+template <class T>
 struct EmbedF {
-  const I* idx;
+  IndexArray idx;
   const T* w;
   int64_t rows, D;
-  AX_HD T operator()(int64_t i) const {
-    return w[RowOf(idx[i / D], rows) * D + i % D];
-  }
+  AX_HD T operator()(int64_t i) const { return w[RowOf(idx[i / D], rows) * D + i % D]; }
 };
-template <class I, class T>
-__global__ void EmbedGradKernel(int64_t n, int64_t rows, int64_t D, const I* idx, const T* dy, T* dw) {
+// acc[row of idx[i / D], i % D] += dy[i]; acc: dw itself (float, double) or 64-bit integer sums.
+template <class T, class S>
+__global__ void EmbedGradKernel(int64_t n, int64_t rows, int64_t D, IndexArray idx, const T* dy, S* acc) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n * D; i += int64_t(blockDim.x) * gridDim.x)
-    atomicAdd(dw + RowOf(idx[i / D], rows) * D + i % D, dy[i]);
+    atomicAdd(acc + RowOf(idx[i / D], rows) * D + i % D, static_cast<S>(dy[i]));
 }
+// dw[i] = the integer sums (plus dw[i] when add) stored as the CPU (GemmStore).
+template <class T>
+struct EmbedStoreF {
+  const unsigned long long* acc;
+  const T* dw;
+  bool add;
+  AX_HD T operator()(int64_t i) const { return GemmStore(acc[i], dw + i, add); }
+};
 void EmbedCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                   const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
   const auto& p = attrs.get<EmbedParam>();
-  AX_GPU_TYPE_SWITCH(in[0].dtype, I, attrs.Who(), {
-    AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
-      Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(),
-          EmbedF<I, T>{in[0].ptr<I>(), in[1].ptr<T>(), int64_t(p.input_dim), int64_t(p.output_dim)}, "Embedding");
-    });
+  const IndexArray idx{in[0].dptr, in[0].dtype};
+  AX_GPU_MOVE_SWITCH(out[0].dtype, req[0] == OpReq::kAdd, T, attrs.Who(), {
+    Map(ctx, out[0].Size(), req[0], out[0].ptr<T>(),
+        EmbedF<T>{idx, in[1].ptr<T>(), int64_t(p.input_dim), int64_t(p.output_dim)}, "Embedding");
   });
+}
+template <class T>
+void EmbedGrad(const OpContext& ctx, const NodeAttrs& attrs, IndexArray idx, int64_t n, int64_t rows, int64_t D,
+               const T* dy, T* dw, int dtype, bool add) {
+  cudaStream_t st = Stream(ctx);
+  const int64_t total = rows * D;
+  if constexpr (std::is_floating_point_v<T>) {  // added in place
+    if (!add) AX_CUDA_CHECK(cudaMemsetAsync(dw, 0, sizeof(T) * total, st));
+    if (n == 0) return;
+    EmbedGradKernel<<<Blocks(n * D), kThreads, 0, st>>>(n, rows, D, idx, dy, dw);
+    AX_CUDA_LAUNCHED("_backward_Embedding");
+  } else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {  // 64-bit sums, then stored
+    Scratch ws(sizeof(unsigned long long) * static_cast<size_t>(total), st);
+    auto* acc = ws.at<unsigned long long>(0);
+    AX_CUDA_CHECK(cudaMemsetAsync(acc, 0, sizeof(unsigned long long) * total, st));
+    if (n > 0) {
+      EmbedGradKernel<<<Blocks(n * D), kThreads, 0, st>>>(n, rows, D, idx, dy, acc);
+      AX_CUDA_LAUNCHED("_backward_Embedding");
+    }
+    Map(ctx, total, OpReq::kWrite, dw, EmbedStoreF<T>{acc, dw, add}, "_backward_Embedding");
+  } else {  // float16 comes as float32 (AsFloat); bool weights are a type error on the CPU too
+    Throw(AX_ERR_NOT_SUPPORTED, attrs.Who(), ": no GPU kernel for weights of dtype ", DTypeStr(dtype));
+  }
 }
 // (ograd, data) -> weight grad
 void EmbedGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<TBlob>& in,
                       const std::vector<OpReq>& req, const std::vector<TBlob>& out) {
   if (req[0] == OpReq::kNull) return;
   const auto& p = attrs.get<EmbedParam>();
-  cudaStream_t st = Stream(ctx);
-  AX_GPU_TYPE_SWITCH(in[1].dtype, I, attrs.Who(), {
-    AX_GPU_FLOAT_SWITCH(out[0].dtype, T, attrs.Who(), {
-      if (req[0] != OpReq::kAdd) AX_CUDA_CHECK(cudaMemsetAsync(out[0].dptr, 0, sizeof(T) * out[0].Size(), st));
-      const int64_t n = in[1].Size();
-      if (n == 0) return;
-      EmbedGradKernel<<<Blocks(n * p.output_dim), kThreads, 0, st>>>(n, int64_t(p.input_dim), int64_t(p.output_dim),
-                                                                    in[1].ptr<I>(), in[0].ptr<T>(), out[0].ptr<T>());
-      AX_CUDA_LAUNCHED("_backward_Embedding");
-    });
+  AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.Who(), {
+    EmbedGrad<T>(ctx, attrs, IndexArray{in[1].dptr, in[1].dtype}, in[1].Size(), p.input_dim, p.output_dim,
+                 in[0].ptr<T>(), out[0].ptr<T>(), out[0].dtype, req[0] == OpReq::kAdd);
   });
 }
 

@@ -1,7 +1,7 @@
 // CUDA kernels of the NN family: dot, batch_dot, FullyConnected (GEMM through cuBLAS or the
 // built-in kernel), softmax / log_softmax (with use_length and an output dtype),
 // SoftmaxActivation and SoftmaxOutput, forward and backward. Softmax runs one block per lane
-// with warp-shuffle reductions.
+// with warp-shuffle reductions, or, for few long lanes, each lane over many blocks (SplitCount).
 #include <cfloat>
 #include <vector>
 
@@ -14,13 +14,19 @@ namespace axle {
 namespace cuda {
 
 // ---- GEMM ops --------------------------------------------------------------------------------
-// float16 runs as float16 (cublasGemmEx with float32 compute, or the built-in kernel's float sums).
+// The dtypes of the CPU's matrix products (every one but bool): float16 runs as float16
+// (cublasGemmEx with float32 compute, or the built-in kernel's float sums), integers through the
+// built-in kernel with the CPU's wrapping 64-bit sums.
 #define AX_GPU_GEMM_SWITCH(dtype, DType, who, ...)                                                  \
-  if (dtype == AX_FLOAT16) {                                                                        \
-    using DType = Half;                                                                             \
-    __VA_ARGS__;                                                                                    \
-  } else {                                                                                          \
-    AX_GPU_FLOAT_SWITCH(dtype, DType, who, __VA_ARGS__)                                             \
+  switch (dtype) {                                                                                  \
+    case AX_FLOAT32: { using DType = float; __VA_ARGS__; } break;                                   \
+    case AX_FLOAT64: { using DType = double; __VA_ARGS__; } break;                                  \
+    case AX_FLOAT16: { using DType = Half; __VA_ARGS__; } break;                                    \
+    case AX_UINT8: { using DType = uint8_t; __VA_ARGS__; } break;                                   \
+    case AX_INT32: { using DType = int32_t; __VA_ARGS__; } break;                                   \
+    case AX_INT8: { using DType = int8_t; __VA_ARGS__; } break;                                     \
+    case AX_INT64: { using DType = int64_t; __VA_ARGS__; } break;                                   \
+    default: ::axle::Throw(AX_ERR_NOT_SUPPORTED, who, ": no GPU kernel for dtype ", DTypeStr(dtype)); \
   }
 struct DotDims {
   int64_t M, N, K;
@@ -121,13 +127,14 @@ __global__ void RowBiasKernel(int64_t rows, int64_t H, const T* bias, T* y, bool
     y[i] = add ? T(y[i] + bias[i % H]) : bias[i % H];
 }
 
-// db[j] (=|+=) sum_i dy[i, j]: one thread per column (adjacent threads read adjacent columns).
+// db[j] (=|+=) sum_i dy[i, j]: one thread per column (adjacent threads read adjacent columns),
+// summed and stored as the CPU (float for float16, 64-bit for integers).
 template <class T>
 __global__ void ColumnSumKernel(int64_t rows, int64_t H, const T* dy, T* db, bool add) {
   for (int64_t j = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; j < H; j += int64_t(blockDim.x) * gridDim.x) {
-    fn::A<T> s = 0;  // float for float16
-    for (int64_t i = 0; i < rows; ++i) s += dy[i * H + j];
-    db[j] = T(add ? db[j] + s : s);
+    GemmAccT<T> s = 0;
+    for (int64_t i = 0; i < rows; ++i) s += GemmAccT<T>(dy[i * H + j]);
+    db[j] = GemmStore(s, db + j, add);
   }
 }
 
@@ -176,21 +183,21 @@ struct Layout {
 };
 Layout AxisLayout(const TShape& s, int axis) { return {s.ProdRange(0, axis), s[axis], s.ProdRange(axis + 1, s.ndim())}; }
 
-// One block per lane (outer x inner); element k of a lane at base + k * inner. With lengths (len
-// not null) a lane uses its first len[lane] elements and the rest get 0. Accumulation in double
-// when the input or output is float64, else float (softmax_op.cc's SmAcc).
+// One block per lane (outer x inner); element k of a lane at base + k * inner. With lengths
+// (len.p not null; any dtype, read at run time) a lane uses its first len[lane] elements and the
+// rest get 0. Accumulation in double when the input or output is float64, else float (softmax_op.cc's
+// SmAcc).
 template <class A, class B>
 using SmAcc = std::conditional_t<std::is_same_v<A, double> || std::is_same_v<B, double>, double, float>;
 
-template <class I>
-__device__ inline int64_t LaneLength(const I* len, int64_t lane, int64_t n) {
-  if (!len) return n;
+__device__ inline int64_t LaneLength(const IndexArray& len, int64_t lane, int64_t n) {
+  if (!len.p) return n;
   const int64_t m = static_cast<int64_t>(len[lane]);
   return m < 0 ? 0 : (m > n ? n : m);
 }
 
-template <bool kLog, class D, class O, class I>
-__global__ void SoftmaxKernel(Layout L, double temp, const D* x, O* y, const I* len, bool add) {
+template <bool kLog, class D, class O>
+__global__ void SoftmaxKernel(Layout L, double temp, const D* x, O* y, IndexArray len, bool add) {
   using AT = SmAcc<D, O>;
   const AT rt = AT(1.0 / temp);
   const int64_t lane = blockIdx.x, o = lane / L.inner, j = lane % L.inner, base = o * L.n * L.inner + j;
@@ -210,8 +217,9 @@ __global__ void SoftmaxKernel(Layout L, double temp, const D* x, O* y, const I* 
 }
 
 // dx = y * (dy - sum(dy * y)) / T for softmax, (dy - exp(y) * sum(dy)) / T for log_softmax.
-template <bool kLog, class O, class D, class I>
-__global__ void SoftmaxGradKernel(Layout L, double temp, const O* dy, const O* y, D* dx, const I* len, bool add) {
+template <bool kLog, class O, class D>
+__global__ void SoftmaxGradKernel(Layout L, double temp, const O* dy, const O* y, D* dx, IndexArray len,
+                                  bool add) {
   using AT = SmAcc<O, D>;
   const AT rt = AT(1.0 / temp);
   const int64_t lane = blockIdx.x, o = lane / L.inner, j = lane % L.inner, base = o * L.n * L.inner + j;
@@ -231,6 +239,110 @@ __global__ void SoftmaxGradKernel(Layout L, double temp, const O* dy, const O* y
 
 int64_t Lanes(const Layout& L) { return L.outer * L.inner; }
 
+// ---- few long lanes: each split over S blocks (SplitCount), in three passes: partials per
+// (lane, chunk), one block per lane combining them, then a grid-stride pass over the elements ----
+// The position of element k of a lane (lane = o * inner + j).
+AX_HD inline int64_t LaneBase(const Layout& L, int64_t lane) { return lane / L.inner * L.n * L.inner + lane % L.inner; }
+
+// Per (lane, chunk): the chunk's max mx and sum of exp((x - mx) / T) (0 and -inf when empty).
+template <class D, class AT>
+__global__ void SoftmaxPartKernel(Layout L, double temp, const D* x, IndexArray len, int64_t nlanes, int64_t chunk,
+                                  AT* pm, AT* ps) {
+  const AT rt = AT(1.0 / temp);
+  for (int64_t lane = blockIdx.y; lane < nlanes; lane += gridDim.y) {
+    const int64_t base = LaneBase(L, lane), m = LaneLength(len, lane, L.n);
+    const int64_t k0 = blockIdx.x * chunk, k1 = min(m, k0 + chunk);
+    AT mx = -INFINITY;
+    for (int64_t k = k0 + threadIdx.x; k < k1; k += blockDim.x) mx = max(mx, AT(x[base + k * L.inner]));
+    mx = BlockReduce(mx, MaxOp());
+    AT sum = 0;
+    for (int64_t k = k0 + threadIdx.x; k < k1; k += blockDim.x) sum += exp((AT(x[base + k * L.inner]) - mx) * rt);
+    sum = BlockReduce(sum, SumOp());
+    if (threadIdx.x == 0) {
+      pm[lane * gridDim.x + blockIdx.x] = mx;
+      ps[lane * gridDim.x + blockIdx.x] = sum;
+    }
+  }
+}
+// Per lane: the max over the chunks and the sum rescaled to it, left in pm/ps[lane * S]. A chunk
+// whose max is -inf adds nothing unless the whole lane's is (then, as on the CPU, its NaN stays).
+template <class AT>
+__global__ void SoftmaxCombineKernel(int64_t nlanes, int64_t S, double temp, AT* pm, AT* ps) {
+  const AT rt = AT(1.0 / temp);
+  for (int64_t lane = blockIdx.x; lane < nlanes; lane += gridDim.x) {
+    AT* m = pm + lane * S;
+    AT* s = ps + lane * S;
+    AT mx = -INFINITY;
+    for (int64_t c = threadIdx.x; c < S; c += blockDim.x) mx = MaxOp()(mx, m[c]);
+    mx = BlockReduce(mx, MaxOp());
+    AT sum = 0;
+    for (int64_t c = threadIdx.x; c < S; c += blockDim.x)
+      if (!(m[c] == AT(-INFINITY) && mx != AT(-INFINITY))) sum += s[c] * exp((m[c] - mx) * rt);
+    sum = BlockReduce(sum, SumOp());
+    __syncthreads();  // every thread read m[0] / s[0] before they are overwritten
+    if (threadIdx.x == 0) {
+      m[0] = mx;
+      s[0] = sum;
+    }
+  }
+}
+// y from the lanes' max and sum (pm/ps[lane * S]), as SoftmaxKernel's last loop.
+template <bool kLog, class D, class O, class AT>
+__global__ void SoftmaxApplyKernel(Layout L, double temp, const D* x, O* y, IndexArray len, int64_t S, const AT* pm,
+                                   const AT* ps, bool add) {
+  const AT rt = AT(1.0 / temp);
+  const int64_t total = L.outer * L.n * L.inner;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(blockDim.x) * gridDim.x) {
+    const int64_t k = i / L.inner % L.n, lane = i / (L.n * L.inner) * L.inner + i % L.inner;
+    const AT mx = pm[lane * S], sum = ps[lane * S];
+    const AT v = k >= LaneLength(len, lane, L.n) ? AT(0)
+                 : kLog ? (AT(x[i]) - mx) * rt - log(sum) : exp((AT(x[i]) - mx) * rt) * (AT(1) / sum);
+    y[i] = add ? O(AT(y[i]) + v) : O(v);
+  }
+}
+
+// Per (lane, chunk): the chunk's sum of dy * y (softmax) or dy (log_softmax).
+template <bool kLog, class O, class AT>
+__global__ void SoftmaxGradPartKernel(Layout L, const O* dy, const O* y, IndexArray len, int64_t nlanes, int64_t chunk,
+                                      AT* ps) {
+  for (int64_t lane = blockIdx.y; lane < nlanes; lane += gridDim.y) {
+    const int64_t base = LaneBase(L, lane), m = LaneLength(len, lane, L.n);
+    const int64_t k0 = blockIdx.x * chunk, k1 = min(m, k0 + chunk);
+    AT s = 0;
+    for (int64_t k = k0 + threadIdx.x; k < k1; k += blockDim.x) {
+      const int64_t i = base + k * L.inner;
+      s += kLog ? AT(dy[i]) : AT(dy[i]) * AT(y[i]);
+    }
+    s = BlockReduce(s, SumOp());
+    if (threadIdx.x == 0) ps[lane * gridDim.x + blockIdx.x] = s;
+  }
+}
+// Per lane: the sum of its S partials, left in ps[lane * S].
+template <class AT>
+__global__ void LaneSumKernel(int64_t nlanes, int64_t S, AT* ps) {
+  for (int64_t lane = blockIdx.x; lane < nlanes; lane += gridDim.x) {
+    AT s = 0;
+    for (int64_t c = threadIdx.x; c < S; c += blockDim.x) s += ps[lane * S + c];
+    s = BlockReduce(s, SumOp());
+    __syncthreads();
+    if (threadIdx.x == 0) ps[lane * S] = s;
+  }
+}
+// dx from the lanes' sums (ps[lane * S]), as SoftmaxGradKernel's last loop.
+template <bool kLog, class O, class D, class AT>
+__global__ void SoftmaxGradApplyKernel(Layout L, double temp, const O* dy, const O* y, D* dx, IndexArray len, int64_t S,
+                                       const AT* ps, bool add) {
+  const AT rt = AT(1.0 / temp);
+  const int64_t total = L.outer * L.n * L.inner;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(blockDim.x) * gridDim.x) {
+    const int64_t k = i / L.inner % L.n, lane = i / (L.n * L.inner) * L.inner + i % L.inner;
+    const AT s = ps[lane * S];
+    const AT v = k >= LaneLength(len, lane, L.n) ? AT(0)
+                 : kLog ? (AT(dy[i]) - exp(AT(y[i])) * s) * rt : AT(y[i]) * (AT(dy[i]) - s) * rt;
+    dx[i] = add ? D(AT(dx[i]) + v) : D(v);
+  }
+}
+
 // false when there is nothing to do
 bool SoftmaxLaunchable(const Layout& L, OpReq req, const char* who) {
   if (req == OpReq::kNull || Lanes(L) == 0 || L.n == 0) return false;
@@ -238,31 +350,60 @@ bool SoftmaxLaunchable(const Layout& L, OpReq req, const char* who) {
   return true;
 }
 
-template <bool kLog, class D, class O = D, class I = int32_t>
+constexpr IndexArray kNoLengths{nullptr, AX_INT32};
+
+template <bool kLog, class D, class O = D>
 void LaunchSoftmax(const OpContext& ctx, const Layout& L, double temp, const D* x, O* y, OpReq req,
-                   const I* len = nullptr) {
+                   IndexArray len = kNoLengths) {
   if (!SoftmaxLaunchable(L, req, "softmax")) return;
-  SoftmaxKernel<kLog, D, O, I><<<unsigned(Lanes(L)), kReduceThreads, 0, Stream(ctx)>>>(L, temp, x, y, len,
-                                                                                      req == OpReq::kAdd);
+  const int64_t nl = Lanes(L), S = SplitCount(nl, L.n);
+  cudaStream_t st = Stream(ctx);
+  const bool add = req == OpReq::kAdd;
+  if (S == 1) {
+    SoftmaxKernel<kLog, D, O><<<unsigned(nl), kReduceThreads, 0, st>>>(L, temp, x, y, len, add);
+    AX_CUDA_LAUNCHED("softmax");
+    return;
+  }
+  using AT = SmAcc<D, O>;
+  Scratch ws(2 * sizeof(AT) * static_cast<size_t>(nl * S), st);
+  AT *pm = ws.at<AT>(0), *ps = ws.at<AT>(nl * S);
+  SoftmaxPartKernel<D, AT><<<SplitGrid(nl, S), kReduceThreads, 0, st>>>(L, temp, x, len, nl, (L.n + S - 1) / S, pm,
+                                                                            ps);
+  AX_CUDA_LAUNCHED("softmax");
+  SoftmaxCombineKernel<AT><<<unsigned(nl), kReduceThreads, 0, st>>>(nl, S, temp, pm, ps);
+  AX_CUDA_LAUNCHED("softmax");
+  SoftmaxApplyKernel<kLog, D, O, AT><<<Blocks(nl * L.n), kThreads, 0, st>>>(L, temp, x, y, len, S, pm, ps, add);
   AX_CUDA_LAUNCHED("softmax");
 }
-template <bool kLog, class O, class D, class I = int32_t>
+template <bool kLog, class O, class D>
 void LaunchSoftmaxGrad(const OpContext& ctx, const Layout& L, double temp, const O* dy, const O* y, D* dx, OpReq req,
-                       const I* len = nullptr) {
+                       IndexArray len = kNoLengths) {
   if (!SoftmaxLaunchable(L, req, "softmax backward")) return;
-  SoftmaxGradKernel<kLog, O, D, I><<<unsigned(Lanes(L)), kReduceThreads, 0, Stream(ctx)>>>(L, temp, dy, y, dx, len,
-                                                                                          req == OpReq::kAdd);
+  const int64_t nl = Lanes(L), S = SplitCount(nl, L.n);
+  cudaStream_t st = Stream(ctx);
+  const bool add = req == OpReq::kAdd;
+  if (S == 1) {
+    SoftmaxGradKernel<kLog, O, D><<<unsigned(nl), kReduceThreads, 0, st>>>(L, temp, dy, y, dx, len, add);
+    AX_CUDA_LAUNCHED("softmax backward");
+    return;
+  }
+  using AT = SmAcc<O, D>;
+  Scratch ws(sizeof(AT) * static_cast<size_t>(nl * S), st);
+  AT* ps = ws.at<AT>(0);
+  SoftmaxGradPartKernel<kLog, O, AT><<<SplitGrid(nl, S), kReduceThreads, 0, st>>>(L, dy, y, len, nl,
+                                                                                      (L.n + S - 1) / S, ps);
+  AX_CUDA_LAUNCHED("softmax backward");
+  LaneSumKernel<AT><<<unsigned(nl), kReduceThreads, 0, st>>>(nl, S, ps);
+  AX_CUDA_LAUNCHED("softmax backward");
+  SoftmaxGradApplyKernel<kLog, O, D, AT><<<Blocks(nl * L.n), kThreads, 0, st>>>(L, temp, dy, y, dx, len, S, ps,
+                                                                                    add);
   AX_CUDA_LAUNCHED("softmax backward");
 }
 
-// Runs body(len) with len the typed lengths input (use_length) or a null int32_t pointer.
-template <class Body>
-void WithLengths(const NodeAttrs& attrs, const std::vector<TBlob>& in, size_t len_input, Body body) {
-  if (!attrs.get<SoftmaxParam>().use_length.value_or(false)) {
-    body(static_cast<const int32_t*>(nullptr));
-    return;
-  }
-  AX_GPU_INDEX_SWITCH(in[len_input].dtype, I, attrs.Who(), { body(in[len_input].ptr<I>()); });
+// The lengths input (use_length), or none.
+IndexArray Lengths(const NodeAttrs& attrs, const std::vector<TBlob>& in, size_t len_input) {
+  if (!attrs.get<SoftmaxParam>().use_length.value_or(false)) return kNoLengths;
+  return IndexArray{in[len_input].dptr, in[len_input].dtype};
 }
 
 int SoftmaxAxis(const NodeAttrs& attrs, int ndim) {  // validated by shape inference
@@ -278,9 +419,7 @@ void SoftmaxCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vec
   const double t = attrs.get<SoftmaxParam>().temperature.value_or(1.0);
   AX_GPU_FLOAT_SWITCH(in[0].dtype, D, attrs.Who(), {
     AX_GPU_FLOAT_SWITCH(out[0].dtype, O, attrs.Who(), {
-      WithLengths(attrs, in, 1, [&](auto len) {
-        LaunchSoftmax<kLog>(ctx, L, t, in[0].ptr<D>(), out[0].ptr<O>(), req[0], len);
-      });
+      LaunchSoftmax<kLog>(ctx, L, t, in[0].ptr<D>(), out[0].ptr<O>(), req[0], Lengths(attrs, in, 1));
     });
   });
 }
@@ -293,9 +432,8 @@ void SoftmaxGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std:
   const double t = attrs.get<SoftmaxParam>().temperature.value_or(1.0);
   AX_GPU_FLOAT_SWITCH(in[1].dtype, O, attrs.Who(), {
     AX_GPU_FLOAT_SWITCH(out[0].dtype, D, attrs.Who(), {
-      WithLengths(attrs, in, 3, [&](auto len) {
-        LaunchSoftmaxGrad<kLog>(ctx, L, t, in[0].ptr<O>(), in[1].ptr<O>(), out[0].ptr<D>(), req[0], len);
-      });
+      LaunchSoftmaxGrad<kLog>(ctx, L, t, in[0].ptr<O>(), in[1].ptr<O>(), out[0].ptr<D>(), req[0],
+                              Lengths(attrs, in, 3));
     });
   });
 }

@@ -3,7 +3,9 @@
 // (the gradient of broadcasting), and broadcast_like / broadcast_to / broadcast_axis /
 // _broadcast_reduced. A reduction runs one block per output with a warp-shuffle block reduction
 // (cuda_common.cuh), with the CPU's accumulators (reduce_op.cc: double for floats, wrapping 64-bit
-// integers) and the CPU's way of storing the result.
+// integers) and the CPU's way of storing the result. Few outputs over many elements each (a whole
+// array's sum, norm or argmax) are split over many blocks (SplitCount) writing partials that a
+// second pass combines.
 #include <cfloat>
 #include <limits>
 
@@ -13,11 +15,31 @@
 namespace axle {
 namespace cuda {
 
-// Kept and reduced axes of the input with their sizes and strides (in elements).
+// Kept and reduced axes of the input with their sizes and strides (in elements); neighbouring
+// axes of one kind are merged (a whole-array reduction has one contiguous reduced axis).
 struct RedPlan {
   int nk = 0, nr = 0;
   int64_t kd[kMaxNDim], ks[kMaxNDim], rd[kMaxNDim], rs[kMaxNDim];
   int64_t R = 1;
+  // The offset of the r-th reduced element from its output's first.
+  AX_HD int64_t ReducedOffset(int64_t r) const {
+    if (nr == 1) return r * rs[0];
+    int64_t off = 0;
+    for (int d = nr - 1; d >= 0; --d) {
+      off += (r % rd[d]) * rs[d];
+      r /= rd[d];
+    }
+    return off;
+  }
+  // The offset of output o's first element.
+  AX_HD int64_t OutputBase(int64_t o) const {
+    int64_t base = 0;
+    for (int d = nk - 1; d >= 0; --d) {
+      base += (o % kd[d]) * ks[d];
+      o /= kd[d];
+    }
+    return base;
+  }
 };
 RedPlan MakeRedPlan(const TShape& x, const bool* red) {
   RedPlan p;
@@ -26,16 +48,21 @@ RedPlan MakeRedPlan(const TShape& x, const bool* red) {
     st[i] = stride;
     stride *= x[i];
   }
+  int last = -1;  // the kind of the previous axis of size > 1: 1 reduced, 0 kept
   for (int i = 0; i < x.ndim(); ++i) {
     if (x[i] == 1) continue;
-    if (red[i]) {
-      p.rd[p.nr] = x[i];
-      p.rs[p.nr++] = st[i];
-      p.R *= x[i];
+    int& n = red[i] ? p.nr : p.nk;
+    int64_t* d = red[i] ? p.rd : p.kd;
+    int64_t* s = red[i] ? p.rs : p.ks;
+    if (last == int(red[i])) {  // contiguous with the previous axis: one axis of both
+      d[n - 1] *= x[i];
+      s[n - 1] = st[i];
     } else {
-      p.kd[p.nk] = x[i];
-      p.ks[p.nk++] = st[i];
+      d[n] = x[i];
+      s[n++] = st[i];
     }
+    if (red[i]) p.R *= x[i];
+    last = red[i];
   }
   return p;
 }
@@ -110,31 +137,57 @@ struct ReadD {
   AX_HD double operator()(int64_t i) const { return static_cast<double>(x[i]); }
 };
 
-// One block per output (grid-stride over outputs): x (T) reduced into y (OT), stored as the CPU.
+// Blocks (chunk c = blockIdx.x of gridDim.x, output o from blockIdx.y, grid-stride) reduce
+// elements [c * chunk, (c + 1) * chunk) of output o's R; unsplit (gridDim.x == 1, part null) the
+// result is stored in y as the CPU does, split each block's partial goes to part[o * gridDim.x + c].
 template <class T, class OT, class P>
-__global__ void ReduceKernel(RedPlan p, int64_t nout, const T* x, OT* y, bool add) {
+__global__ void ReduceKernel(RedPlan p, int64_t nout, const T* x, OT* y, bool add, int64_t chunk,
+                             typename P::A* part) {
   using A = typename P::A;
-  for (int64_t o = blockIdx.x; o < nout; o += gridDim.x) {
-    int64_t base = 0, rem = o;
-    for (int d = p.nk - 1; d >= 0; --d) {
-      base += (rem % p.kd[d]) * p.ks[d];
-      rem /= p.kd[d];
-    }
+  const int64_t r0 = blockIdx.x * chunk, r1 = min(p.R, r0 + chunk);
+  for (int64_t o = blockIdx.y; o < nout; o += gridDim.y) {
+    const int64_t base = p.OutputBase(o);
     A acc = P::Init();
-    for (int64_t r = threadIdx.x; r < p.R; r += blockDim.x) {
-      int64_t off = 0, q = r;
-      for (int d = p.nr - 1; d >= 0; --d) {
-        off += (q % p.rd[d]) * p.rs[d];
-        q /= p.rd[d];
-      }
-      acc = P::Put(acc, x[base + off]);
-    }
+    for (int64_t r = r0 + threadIdx.x; r < r1; r += blockDim.x) acc = P::Put(acc, x[base + p.ReducedOffset(r)]);
     acc = BlockReduce(acc, typename P::Op());
-    if (threadIdx.x == 0) StoreD(y, o, P::Fin(acc, p.R), add);
+    if (threadIdx.x != 0) continue;
+    if (part) part[o * gridDim.x + blockIdx.x] = acc;
+    else StoreD(y, o, P::Fin(acc, p.R), add);
   }
 }
 
 unsigned OutputGrid(int64_t nout) { return static_cast<unsigned>(std::min<int64_t>(nout, 1 << 20)); }
+
+// The second pass of a split reduction: output o combines its S partials.
+template <class OT, class P>
+__global__ void CombineKernel(int64_t nout, int64_t S, int64_t R, const typename P::A* part, OT* y, bool add) {
+  using A = typename P::A;
+  for (int64_t o = blockIdx.x; o < nout; o += gridDim.x) {
+    A acc = P::Init();
+    for (int64_t c = threadIdx.x; c < S; c += blockDim.x) acc = typename P::Op()(acc, part[o * S + c]);
+    acc = BlockReduce(acc, typename P::Op());
+    if (threadIdx.x == 0) StoreD(y, o, P::Fin(acc, R), add);
+  }
+}
+
+// x (T) reduced by P into y's nout values (OT), in one pass or split in two.
+template <class T, class OT, class P>
+void LaunchReduce(const OpContext& ctx, const RedPlan& p, int64_t nout, const T* x, OT* y, bool add, const char* who) {
+  using A = typename P::A;
+  cudaStream_t st = Stream(ctx);
+  const int64_t S = SplitCount(nout, p.R);
+  if (S == 1) {
+    ReduceKernel<T, OT, P><<<SplitGrid(nout, 1), kReduceThreads, 0, st>>>(p, nout, x, y, add, p.R, nullptr);
+    AX_CUDA_LAUNCHED(who);
+    return;
+  }
+  Scratch ws(sizeof(A) * static_cast<size_t>(nout * S), st);
+  ReduceKernel<T, OT, P><<<SplitGrid(nout, S), kReduceThreads, 0, st>>>(p, nout, x, y, add, (p.R + S - 1) / S,
+                                                                         ws.at<A>(0));
+  AX_CUDA_LAUNCHED(who);
+  CombineKernel<OT, P><<<OutputGrid(nout), kReduceThreads, 0, st>>>(nout, S, p.R, ws.at<A>(0), y, add);
+  AX_CUDA_LAUNCHED(who);
+}
 
 template <template <class> class PT>
 void Reduce(const OpContext& ctx, const char* who, const TBlob& x, const bool* red, const TBlob& y, OpReq req) {
@@ -142,9 +195,7 @@ void Reduce(const OpContext& ctx, const char* who, const TBlob& x, const bool* r
   RedPlan p = MakeRedPlan(x.shape, red);
   if (x.Size() == 0) p.R = 0;
   AX_GPU_TYPE_SWITCH(y.dtype, T, who, {
-    ReduceKernel<T, T, PT<T>><<<OutputGrid(y.Size()), kReduceThreads, 0, Stream(ctx)>>>(p, y.Size(), x.ptr<T>(),
-                                                                                      y.ptr<T>(), req == OpReq::kAdd);
-    AX_CUDA_LAUNCHED(who);
+    LaunchReduce<T, T, PT<T>>(ctx, p, y.Size(), x.ptr<T>(), y.ptr<T>(), req == OpReq::kAdd, who);
   });
 }
 template <class T> using SumOf = SumP<T, false>;
@@ -187,13 +238,8 @@ void NormCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector
   Scratch ws(static_cast<size_t>(nout) * sizeof(double), Stream(ctx));
   double* norms = ws.at<double>(0);
   AX_GPU_TYPE_SWITCH(in[0].dtype, T, attrs.Who(), {
-    if (prm.ord == 1)
-      ReduceKernel<T, double, NormP<T, 1>><<<OutputGrid(nout), kReduceThreads, 0, Stream(ctx)>>>(
-          p, nout, in[0].ptr<T>(), norms, false);
-    else
-      ReduceKernel<T, double, NormP<T, 2>><<<OutputGrid(nout), kReduceThreads, 0, Stream(ctx)>>>(
-          p, nout, in[0].ptr<T>(), norms, false);
-    AX_CUDA_LAUNCHED("norm");
+    if (prm.ord == 1) LaunchReduce<T, double, NormP<T, 1>>(ctx, p, nout, in[0].ptr<T>(), norms, false, "norm");
+    else LaunchReduce<T, double, NormP<T, 2>>(ctx, p, nout, in[0].ptr<T>(), norms, false, "norm");
   });
   AX_GPU_TYPE_SWITCH(out[0].dtype, OT, attrs.Who(), {
     MapStore(ctx, nout, req[0], out[0].ptr<OT>(), ReadD<double>{norms}, "norm");
@@ -224,36 +270,27 @@ ReducedIndex MakeReducedIndex(const TShape& x, const bool* red) {
   return r;
 }
 
-// Per output: the product of the nonzero elements (NaN skipped with kSkipNaN) and the zero count.
+// Per output: the product of the nonzero elements (NaN skipped with kSkipNaN), in double ...
 template <class T, bool kSkipNaN>
-__global__ void NonzeroProdKernel(RedPlan p, int64_t nout, const T* x, double* prod, int64_t* zeros) {
-  for (int64_t o = blockIdx.x; o < nout; o += gridDim.x) {
-    int64_t base = 0, rem = o;
-    for (int d = p.nk - 1; d >= 0; --d) {
-      base += (rem % p.kd[d]) * p.ks[d];
-      rem /= p.kd[d];
-    }
-    double pr = 1;
-    int64_t z = 0;
-    for (int64_t r = threadIdx.x; r < p.R; r += blockDim.x) {
-      int64_t off = 0, q = r;
-      for (int d = p.nr - 1; d >= 0; --d) {
-        off += (q % p.rd[d]) * p.rs[d];
-        q /= p.rd[d];
-      }
-      const double v = static_cast<double>(x[base + off]);
-      if (kSkipNaN && v != v) continue;
-      if (v == 0) ++z;
-      else pr *= v;
-    }
-    pr = BlockReduce(pr, MulOp());
-    z = BlockReduce(z, SumOp());
-    if (threadIdx.x == 0) {
-      prod[o] = pr;
-      zeros[o] = z;
-    }
+struct NonzeroProdP {
+  using A = double;
+  using Op = MulOp;
+  static AX_HD A Init() { return 1.0; }
+  static AX_HD A Put(A a, T x) {
+    const double v = static_cast<double>(x);
+    return (v == 0 || (kSkipNaN && v != v)) ? a : a * v;
   }
-}
+  static AX_HD double Fin(A a, int64_t) { return a; }
+};
+// ... and the number of zeros.
+template <class T>
+struct ZeroCountP {
+  using A = unsigned long long;
+  using Op = SumOp;
+  static AX_HD A Init() { return 0; }
+  static AX_HD A Put(A a, T x) { return static_cast<double>(x) == 0 ? a + 1 : a; }
+  static AX_HD int64_t Fin(A a, int64_t) { return static_cast<int64_t>(a); }
+};
 // d prod / d x_i = dy * the product of the other elements (zeros handled exactly)
 template <class T>
 struct ProdGradF {
@@ -286,11 +323,10 @@ void ProdGradCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::ve
   double* prod = ws.at<double>(0);
   int64_t* zeros = reinterpret_cast<int64_t*>(prod + nout);
   AX_GPU_TYPE_SWITCH(out[0].dtype, T, attrs.Who(), {
-    if (prm.skip_nan)
-      NonzeroProdKernel<T, true><<<OutputGrid(nout), kReduceThreads, 0, st>>>(p, nout, in[1].ptr<T>(), prod, zeros);
-    else
-      NonzeroProdKernel<T, false><<<OutputGrid(nout), kReduceThreads, 0, st>>>(p, nout, in[1].ptr<T>(), prod, zeros);
-    AX_CUDA_LAUNCHED("_backward_prod");
+    const T* x = in[1].ptr<T>();
+    if (prm.skip_nan) LaunchReduce<T, double, NonzeroProdP<T, true>>(ctx, p, nout, x, prod, false, "_backward_prod");
+    else LaunchReduce<T, double, NonzeroProdP<T, false>>(ctx, p, nout, x, prod, false, "_backward_prod");
+    LaunchReduce<T, int64_t, ZeroCountP<T>>(ctx, p, nout, x, zeros, false, "_backward_prod");
     MapStore(ctx, xs.Size(), req[0], out[0].ptr<T>(),
              ProdGradF<T>{in[1].ptr<T>(), in[0].ptr<T>(), prod, zeros, MakeReducedIndex(xs, red), prm.skip_nan},
              "_backward_prod");
@@ -346,43 +382,75 @@ AX_HD inline bool ArgBetter(T v, int64_t i, T v2, int64_t i2) {
   return (kMax ? v2 > v : v2 < v) || (v2 == v && i2 < i);
 }
 
-// One block per output (outer x inner): the index along K of the first extreme.
-template <class T, bool kMax>
-__global__ void ArgKernel(int64_t nout, int64_t K, int64_t inner, const T* x, T* y, bool add) {
-  using V = fn::A<T>;  // float16 compared as float
+// (v, i) reduced over the block with ArgBetter; thread 0 gets the result.
+template <class V, bool kMax>
+__device__ inline void BlockArg(V& v, int64_t& i) {
   __shared__ V sv[kReduceThreads / 32];
   __shared__ int64_t si[kReduceThreads / 32];
-  for (int64_t o = blockIdx.x; o < nout; o += gridDim.x) {
+  for (int off = 16; off > 0; off /= 2) {
+    const V v2 = __shfl_down_sync(0xffffffffu, v, off);
+    const int64_t i2 = __shfl_down_sync(0xffffffffu, i, off);
+    if (ArgBetter<V, kMax>(v, i, v2, i2)) {
+      v = v2;
+      i = i2;
+    }
+  }
+  if (threadIdx.x % 32 == 0) {
+    sv[threadIdx.x / 32] = v;
+    si[threadIdx.x / 32] = i;
+  }
+  __syncthreads();
+  if (threadIdx.x == 0)
+    for (int w = 1; w < kReduceThreads / 32; ++w)
+      if (ArgBetter<V, kMax>(v, i, sv[w], si[w])) {
+        v = sv[w];
+        i = si[w];
+      }
+  __syncthreads();  // sv/si are reused by the next output
+}
+
+// Blocks (chunk c = blockIdx.x, output o = (outer, inner) from blockIdx.y, grid-stride) find the
+// first extreme among k in [c * chunk, (c + 1) * chunk) along K; unsplit its index is stored in y,
+// split the chunk's (value, index) goes to pv/pi[o * gridDim.x + c] (index -1: none).
+template <class T, bool kMax>
+__global__ void ArgKernel(int64_t nout, int64_t K, int64_t inner, const T* x, T* y, bool add, int64_t chunk,
+                          fn::A<T>* pv, int64_t* pi) {
+  using V = fn::A<T>;  // float16 compared as float
+  const int64_t k0 = blockIdx.x * chunk, k1 = min(K, k0 + chunk);
+  for (int64_t o = blockIdx.y; o < nout; o += gridDim.y) {
     const T* base = x + (o / inner) * K * inner + o % inner;
     V v = V(0);
     int64_t i = -1;
-    for (int64_t k = threadIdx.x; k < K; k += blockDim.x)
+    for (int64_t k = k0 + threadIdx.x; k < k1; k += blockDim.x)
       if (ArgBetter<V, kMax>(v, i, V(base[k * inner]), k)) {
         v = base[k * inner];
         i = k;
       }
-    for (int off = 16; off > 0; off /= 2) {
-      const V v2 = __shfl_down_sync(0xffffffffu, v, off);
-      const int64_t i2 = __shfl_down_sync(0xffffffffu, i, off);
-      if (ArgBetter<V, kMax>(v, i, v2, i2)) {
-        v = v2;
-        i = i2;
-      }
-    }
-    if (threadIdx.x % 32 == 0) {
-      sv[threadIdx.x / 32] = v;
-      si[threadIdx.x / 32] = i;
-    }
-    __syncthreads();
-    if (threadIdx.x == 0) {
-      for (int w = 1; w < kReduceThreads / 32; ++w)
-        if (ArgBetter<V, kMax>(v, i, sv[w], si[w])) {
-          v = sv[w];
-          i = si[w];
-        }
+    BlockArg<V, kMax>(v, i);
+    if (threadIdx.x != 0) continue;
+    if (pv) {
+      pv[o * gridDim.x + blockIdx.x] = v;
+      pi[o * gridDim.x + blockIdx.x] = i;
+    } else {
       StoreD(y, o, static_cast<double>(i), add);
     }
-    __syncthreads();  // sv/si are reused by the next output
+  }
+}
+
+// The second pass of a split argmax/argmin: output o takes the best of its S chunks' candidates.
+template <class T, bool kMax>
+__global__ void ArgCombineKernel(int64_t nout, int64_t S, const fn::A<T>* pv, const int64_t* pi, T* y, bool add) {
+  using V = fn::A<T>;
+  for (int64_t o = blockIdx.x; o < nout; o += gridDim.x) {
+    V v = V(0);
+    int64_t i = -1;
+    for (int64_t c = threadIdx.x; c < S; c += blockDim.x)
+      if (ArgBetter<V, kMax>(v, i, pv[o * S + c], pi[o * S + c])) {
+        v = pv[o * S + c];
+        i = pi[o * S + c];
+      }
+    BlockArg<V, kMax>(v, i);
+    if (threadIdx.x == 0) StoreD(y, o, static_cast<double>(i), add);
   }
 }
 
@@ -399,10 +467,30 @@ void ArgCompute(const OpContext& ctx, const NodeAttrs& attrs, const std::vector<
     K = s[a];
     inner = s.ProdRange(a + 1, s.ndim());
   }
-  AX_GPU_TYPE_SWITCH(in[0].dtype, T, attrs.Who(), {
-    ArgKernel<T, kMax><<<OutputGrid(nout), kReduceThreads, 0, Stream(ctx)>>>(nout, K, inner, in[0].ptr<T>(),
-                                                                            out[0].ptr<T>(), req[0] == OpReq::kAdd);
-    AX_CUDA_LAUNCHED(attrs.Who().c_str());
+  const bool add = req[0] == OpReq::kAdd;
+  const std::string name = attrs.Who();
+  const char* who = name.c_str();
+  cudaStream_t st = Stream(ctx);
+  const int64_t S = SplitCount(nout, K);
+  AX_GPU_TYPE_SWITCH(in[0].dtype, T, who, {
+    using V = fn::A<T>;
+    const T* x = in[0].ptr<T>();
+    T* y = out[0].ptr<T>();
+    if (S == 1) {
+      ArgKernel<T, kMax><<<SplitGrid(nout, 1), kReduceThreads, 0, st>>>(nout, K, inner, x, y, add, K, nullptr,
+                                                                         nullptr);
+      AX_CUDA_LAUNCHED(who);
+      return;
+    }
+    const size_t n = static_cast<size_t>(nout * S);
+    Scratch ws(n * (sizeof(int64_t) + sizeof(V)), st);
+    int64_t* pi = ws.at<int64_t>(0);
+    V* pv = reinterpret_cast<V*>(pi + n);
+    ArgKernel<T, kMax><<<SplitGrid(nout, S), kReduceThreads, 0, st>>>(nout, K, inner, x, y, add, (K + S - 1) / S, pv,
+                                                                       pi);
+    AX_CUDA_LAUNCHED(who);
+    ArgCombineKernel<T, kMax><<<OutputGrid(nout), kReduceThreads, 0, st>>>(nout, S, pv, pi, y, add);
+    AX_CUDA_LAUNCHED(who);
   });
 }
 
