@@ -255,3 +255,41 @@ def test_naive_engine_runs_gpu_ops_to_completion():
             mx.nd._engine_rendezvous(x, key=3).asnumpy()
         FAKE.axle_fakegpu_reset(0)
     """, engine="NaiveEngine")
+
+
+def test_random_mix_of_devices_copies_and_frees_matches_numpy():
+    # a seeded random program over arrays on the host and both fake GPUs: kernels, in-place
+    # updates, copies across devices, arrays dropped and reallocated, occasional host waits;
+    # only the engine's events keep the final values equal to numpy's
+    _run("""
+        rng = np.random.default_rng(7)
+        ctxs = [mx.cpu(), G0, G1]
+        n = 8
+        vals = [rng.uniform(-1, 1, 64).astype(np.float32) for _ in range(n)]
+        arrs = [mx.nd.array(v, ctx=ctxs[i % 3]) for i, v in enumerate(vals)]
+        ref = [v.astype(np.float64) for v in vals]
+        for step in range(300):
+            i, j = rng.integers(0, n, 2)
+            k = int(rng.integers(0, 6))
+            s = float(rng.integers(1, 4))
+            if k == 0:                                   # a kernel into a new array
+                arrs[i] = arrs[i] * 0.5 + s
+                ref[i] = ref[i] * 0.5 + s
+            elif k == 1:                                 # in place
+                arrs[i] += s
+                ref[i] = ref[i] + s
+            elif k == 2:                                 # a copy to another device (new array)
+                arrs[i] = arrs[j].copyto(ctxs[int(rng.integers(0, 3))])
+                ref[i] = ref[j].copy()
+            elif k == 3 and i != j:                      # a copy into an existing array
+                arrs[j].copyto(arrs[i])
+                ref[i] = ref[j].copy()
+            elif k == 4 and i != j and arrs[i].context == arrs[j].context:
+                arrs[i] = arrs[i] + arrs[j]
+                ref[i] = ref[i] + ref[j]
+            elif k == 5 and step % 25 == 0:              # the host looks now and then
+                np.testing.assert_allclose(arrs[i].asnumpy(), ref[i], rtol=1e-5, atol=1e-5)
+        for a, r in zip(arrs, ref):
+            np.testing.assert_allclose(a.asnumpy(), r, rtol=1e-5, atol=1e-5)
+        mx.nd.waitall()
+    """, delay_us=200)
