@@ -383,6 +383,13 @@ class EngineBase : public Engine {
   }
   void WaitToRead(const VarPtr& v) override { WaitVar(v, false); }
   void WaitToWrite(const VarPtr& v) override { WaitVar(v, true); }
+  void WaitToWriteOnStream(const VarPtr& v, void* stream) override {
+    WaitQueued(v, true);
+    if (!stream) return;
+    std::vector<EventPtr> evs;
+    CollectVar(v.get(), true, &evs);
+    if (auto d = StreamWait(stream, evs)) std::rethrow_exception(d);
+  }
   bool HasPendingWork(const VarPtr& v) override {
     if (v->has_error.load(std::memory_order_acquire)) return false;
     std::lock_guard<std::mutex> lk(v->mu);
@@ -435,6 +442,14 @@ class EngineBase : public Engine {
 
  protected:
   void WaitVar(const VarPtr& v, bool write) {
+    WaitQueued(v, write);
+    // then the device work the engine has finished but the device may not have
+    std::vector<EventPtr> evs;
+    CollectVar(v.get(), write, &evs);
+    if (auto d = HostWait(evs)) std::rethrow_exception(d);
+  }
+  // Waits until the engine has run (for GPU ops: queued) every op before on v; rethrows v's error.
+  void WaitQueued(const VarPtr& v, bool write) {
     bool idle;
     {
       // Nothing queued or running on the var (the common case of reading a finished result):
@@ -460,10 +475,6 @@ class EngineBase : public Engine {
       ForgetGlobal(e);
       std::rethrow_exception(e);
     }
-    // then the device work the engine has finished but the device may not have
-    std::vector<EventPtr> evs;
-    CollectVar(v.get(), write, &evs);
-    if (auto d = HostWait(evs)) std::rethrow_exception(d);
   }
 
   // always_run: the op runs even when an input carries an error (waits must wake up).

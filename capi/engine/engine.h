@@ -70,6 +70,11 @@ class Engine {
                     const char* name, FnProperty prop = FnProperty::kNormal) = 0;
   virtual void WaitToRead(const VarPtr& v) = 0;
   virtual void WaitToWrite(const VarPtr& v) = 0;
+  // For a consumer outside the engine (DLPack's stream protocol): waits until the ops pending
+  // on v are queued (rethrowing v's error), then makes `stream` (a stream of the GPU backend, not
+  // one of the engine's) wait for v's device work, without blocking the host. nullptr: no device
+  // wait at all (the consumer synchronises itself).
+  virtual void WaitToWriteOnStream(const VarPtr& v, void* stream) = 0;
   virtual void WaitAll() = 0;
   // Whether ops are queued or running on v while it carries no unreported error (a wait to
   // write it now would wait for work, not report an error).

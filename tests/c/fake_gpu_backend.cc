@@ -242,6 +242,12 @@ const char* EventRecord(void* ev, void* stream) {
 }
 
 const char* StreamWaitEvent(void* stream, void* ev) {
+  if (reinterpret_cast<uintptr_t>(stream) < 4096) {
+    // CUDA's legacy (1) and per-thread (2) default streams, given by a DLPack consumer: the fake
+    // has none, so such a "stream" runs everything at once and the wait is the host's
+    WaitRecord(LastRecord(static_cast<Event*>(ev)));
+    return Message(Sticky(static_cast<Event*>(ev)->dev));
+  }
   auto* s = static_cast<Stream*>(stream);
   if (const char* err = Message(Sticky(s->dev()))) return err;
   std::shared_ptr<Record> r = LastRecord(static_cast<Event*>(ev));
@@ -375,6 +381,19 @@ extern "C" __attribute__((visibility("default"))) const axle::DeviceBackend* axl
   }
   RegisterAll(core);
   return &kBackend;
+}
+
+// Test hooks for a DLPack consumer's own stream: a stream of the fake device, a copy queued on it
+// (a consumer kernel reading the shared memory, delayed like a kernel), and a wait for it.
+extern "C" __attribute__((visibility("default"))) void* axle_fakegpu_stream_create(int dev) {
+  return StreamCreate(dev);
+}
+extern "C" __attribute__((visibility("default"))) void axle_fakegpu_enqueue_copy(void* stream, void* dst,
+                                                                                  const void* src, size_t bytes) {
+  static_cast<Stream*>(stream)->Enqueue([=] { std::memcpy(dst, src, bytes); }, DelayUs());
+}
+extern "C" __attribute__((visibility("default"))) void axle_fakegpu_stream_sync(void* stream) {
+  static_cast<Stream*>(stream)->Sync();
 }
 
 // Test hook: clears a device's sticky fault (after every queued task there has finished).

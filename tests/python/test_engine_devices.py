@@ -293,3 +293,41 @@ def test_random_mix_of_devices_copies_and_frees_matches_numpy():
             np.testing.assert_allclose(a.asnumpy(), r, rtol=1e-5, atol=1e-5)
         mx.nd.waitall()
     """, delay_us=200)
+
+
+def test_dlpack_export_to_a_consumer_stream_orders_on_the_device():
+    # __dlpack__(stream=s): the host does not wait for Axle's pending kernels; the consumer's
+    # stream does (its copy, queued at once, still reads the final values)
+    _run("""
+        FAKE.axle_fakegpu_stream_create.restype = ctypes.c_void_p
+        FAKE.axle_fakegpu_enqueue_copy.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_size_t]
+        FAKE.axle_fakegpu_stream_sync.argtypes = [ctypes.c_void_p]
+        api = ctypes.pythonapi
+        api.PyCapsule_GetPointer.restype = ctypes.c_void_p
+        api.PyCapsule_GetPointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+        s = FAKE.axle_fakegpu_stream_create(0)
+        x = np.arange(16, dtype=np.float32)
+        a = mx.nd.array(x, ctx=G0)
+        a.wait_to_read()
+        t0 = time.perf_counter()
+        for _ in range(10):
+            a += 1.0                                    # 10 kernels of 20 ms, pending
+        cap = a.__dlpack__(stream=s)
+        exported = time.perf_counter() - t0
+        data = ctypes.c_void_p.from_address(api.PyCapsule_GetPointer(cap, b"dltensor")).value
+        out = np.zeros(16, np.float32)
+        FAKE.axle_fakegpu_enqueue_copy(s, out.ctypes.data, data, out.nbytes)
+        FAKE.axle_fakegpu_stream_sync(s)
+        np.testing.assert_array_equal(out, x + 10)
+        assert exported < 10 * DELAY / 2, exported     # the host did not wait for the kernels
+        # the legacy default stream (1) and "no ordering" (-1) are accepted; 0 is not
+        b = a * 2.0
+        cap1 = b.__dlpack__(stream=1)
+        cap2 = (a + 0.0).__dlpack__(stream=-1, max_version=(1, 0))
+        with pytest.raises(AxleError, match="stream 0 is not a consumer stream"):
+            a.__dlpack__(stream=0)
+        np.testing.assert_array_equal(b.asnumpy(), (x + 10) * 2)
+        # the consumer of an imported view sees the same bytes
+        c = mx.nd.from_dlpack(a.__dlpack__(stream=s))
+        np.testing.assert_array_equal(c.asnumpy(), x + 10)
+    """, delay_us=20000)
