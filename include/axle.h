@@ -154,6 +154,13 @@ AX_API int AxNDArrayLoadFromBuffer(const void *buf, size_t size, int *out_num, A
  * keeps it. Only C-contiguous tensors can be shared. */
 AX_API int AxNDArrayToDLPack(AxNDArrayHandle handle, void **out_dlmanaged_tensor);
 AX_API int AxNDArrayToDLPackVersioned(AxNDArrayHandle handle, void **out_dlmanaged_tensor_versioned);
+/* The same for a consumer on a GPU stream (the stream argument of __dlpack__): for a GPU array,
+ * waits only until Axle's pending ops on it are queued, and makes `stream` wait for them on the
+ * device (the host does not block). stream: a cudaStream_t as an integer, 1 the legacy default
+ * stream, 2 the per-thread default stream, -1 no ordering (the consumer synchronises); 0 and
+ * other negative values are errors. A CPU array waits as AxNDArrayToDLPack. versioned != 0:
+ * a DLManagedTensorVersioned, else a DLManagedTensor. */
+AX_API int AxNDArrayToDLPackForStream(AxNDArrayHandle handle, int versioned, int64_t stream, void **out_tensor);
 AX_API int AxNDArrayFromDLPack(void *dlmanaged_tensor, AxNDArrayHandle *out);
 AX_API int AxNDArrayFromDLPackVersioned(void *dlmanaged_tensor_versioned, AxNDArrayHandle *out);
 

@@ -11,6 +11,7 @@
 namespace axle {
 dlpack::ManagedTensor* ToDLPack(const NDArray& a);
 dlpack::ManagedTensorVersioned* ToDLPackVersioned(const NDArray& a);
+void* ToDLPackForStream(const NDArray& a, bool versioned, int64_t stream);
 NDArray FromDLPack(dlpack::ManagedTensor* m);
 NDArray FromDLPackVersioned(dlpack::ManagedTensorVersioned* m);
 }  // namespace axle
@@ -281,6 +282,14 @@ int AxNDArrayToDLPackVersioned(AxNDArrayHandle handle, void** out_dlmanaged_tens
   const NDArray& a = Arr(handle, "AxNDArrayToDLPackVersioned: handle");
   AX_CHECK_NOTNULL(out_dlmanaged_tensor_versioned);
   *out_dlmanaged_tensor_versioned = ToDLPackVersioned(a);
+  AX_API_END
+}
+
+int AxNDArrayToDLPackForStream(AxNDArrayHandle handle, int versioned, int64_t stream, void** out_tensor) {
+  AX_API_BEGIN
+  const NDArray& a = Arr(handle, "AxNDArrayToDLPackForStream: handle");
+  AX_CHECK_NOTNULL(out_tensor);
+  *out_tensor = ToDLPackForStream(a, versioned != 0, stream);
   AX_API_END
 }
 

@@ -29,6 +29,10 @@ GpuLoader* Load() {
       dir = slash == std::string::npos ? std::string() : dir.substr(0, slash + 1);
     }
     std::string path = dir + "libaxle_cuda.so";
+    // Test-only: AXLE_TEST_GPU_BACKEND names another backend library to load instead (the fake
+    // GPU of tests/c/fake_gpu_backend.cc, whose streams are host threads). Not for users.
+    if (const char* test = std::getenv("AXLE_TEST_GPU_BACKEND"))
+      if (*test) path = test;
     void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!h) {
       l->reason = "this Axle has no CUDA backend (" + path + " could not be loaded)";
@@ -48,6 +52,11 @@ GpuLoader* Load() {
     l->count = b->device_count();
     if (l->count <= 0) {
       l->reason = "no CUDA device was found";
+      return l;
+    }
+    if (!b->event_create || !b->event_destroy || !b->event_record || !b->stream_wait_event || !b->event_sync ||
+        !b->event_query) {
+      l->reason = path + " has no events (an incomplete backend table)";
       return l;
     }
     l->backend = b;

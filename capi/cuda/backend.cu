@@ -55,7 +55,7 @@ void* Alloc(int dev, size_t bytes) {
 }
 
 void Free(int dev, void* p) {
-  // cudaFree synchronises the device; the engine has finished every op using p already
+  // cudaFree synchronises the device; the pool also waited for the block's pending work
   int prev = -1;
   cudaGetDevice(&prev);
   if (prev != dev) cudaSetDevice(dev);
@@ -82,14 +82,66 @@ void* StreamCreate(int dev) {
   return s;
 }
 
-const char* StreamSync(void* stream) {
+// nullptr for success, else the error's message (thread-local, valid until the next call here).
+const char* Status(cudaError_t e) {
   thread_local std::string msg;
-  cudaError_t e = cudaStreamSynchronize(static_cast<cudaStream_t>(stream));
   if (e == cudaSuccess) e = cudaGetLastError();
   if (e == cudaSuccess) return nullptr;
   cudaGetLastError();
   msg = std::string("CUDA error: ") + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
   return msg.c_str();
+}
+
+const char* StreamSync(void* stream) { return Status(cudaStreamSynchronize(static_cast<cudaStream_t>(stream))); }
+
+// An event of device dev is recorded on that device's streams, by the engine thread that owns the
+// stream (whose current device StreamCreate set); cudaStreamWaitEvent accepts any device's event.
+struct Event {
+  cudaEvent_t ev;
+  int dev;
+};
+
+void* EventCreate(int dev) {
+  int prev = -1;
+  cudaGetDevice(&prev);
+  if (prev != dev) cudaSetDevice(dev);
+  cudaEvent_t ev = nullptr;
+  cudaError_t e = cudaEventCreateWithFlags(&ev, cudaEventDisableTiming);
+  if (prev != dev && prev >= 0) cudaSetDevice(prev);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    return nullptr;
+  }
+  return new Event{ev, dev};
+}
+
+void EventDestroy(void* p) {
+  auto* ev = static_cast<Event*>(p);
+  if (!ev) return;
+  if (cudaEventDestroy(ev->ev) != cudaSuccess) cudaGetLastError();
+  delete ev;
+}
+
+const char* EventRecord(void* p, void* stream) {
+  auto* ev = static_cast<Event*>(p);
+  return Status(cudaEventRecord(ev->ev, static_cast<cudaStream_t>(stream)));
+}
+
+const char* StreamWaitEvent(void* stream, void* p) {
+  auto* ev = static_cast<Event*>(p);
+  return Status(cudaStreamWaitEvent(static_cast<cudaStream_t>(stream), ev->ev, 0));
+}
+
+const char* EventSync(void* p) { return Status(cudaEventSynchronize(static_cast<Event*>(p)->ev)); }
+
+int EventQuery(void* p) {
+  cudaError_t e = cudaEventQuery(static_cast<Event*>(p)->ev);
+  if (e == cudaSuccess) return 1;
+  if (e == cudaErrorNotReady) {
+    cudaGetLastError();  // not an error: clear it so later checks do not see it
+    return 0;
+  }
+  return -1;
 }
 
 void CopyAsync(void* dst, int, const void* src, int, size_t bytes, void* stream) {
@@ -113,7 +165,8 @@ void DeviceInfo(int dev, char* name, size_t name_len, size_t* free_bytes, size_t
 }
 
 const DeviceBackend kBackend = {
-    "cuda", DeviceCount, Alloc, Free, Copy, Synchronize, StreamCreate, StreamSync, CopyAsync, DeviceInfo,
+    "cuda",     DeviceCount,     Alloc,     Free,      Copy,       Synchronize, StreamCreate, StreamSync, CopyAsync,
+    DeviceInfo, EventCreate,     EventDestroy, EventRecord, StreamWaitEvent, EventSync, EventQuery,
 };
 
 }  // namespace

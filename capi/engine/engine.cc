@@ -22,6 +22,58 @@
 
 namespace axle {
 
+// ---- GPU events --------------------------------------------------------------------------------
+// An event recorded after a GPU op on its stream. Events are pooled per device: one goes back to
+// its pool when no var (or freed block) holds it any more, and nobody can wait for that record.
+struct GpuEvent {
+  void* ev = nullptr;
+  int dev = 0;
+  const void* stream = nullptr;    // where it was recorded
+  const char* op = "?";            // the op that recorded it (for error messages)
+  std::atomic<bool> done{false};   // known finished (a host wait succeeded)
+};
+using EventPtr = std::shared_ptr<GpuEvent>;
+
+struct DeviceWork {
+  std::vector<EventPtr> events;
+};
+
+class EventPool {
+ public:
+  static EventPool* Get() {
+    static EventPool* p = new EventPool();  // never destroyed: events may be released at exit
+    return p;
+  }
+  // nullptr when the backend cannot create one
+  EventPtr New(int dev) {
+    GpuEvent* e = nullptr;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      auto& l = free_[dev];
+      if (!l.empty()) {
+        e = l.back();
+        l.pop_back();
+      }
+    }
+    if (!e) {
+      void* h = GpuBackend()->event_create(dev);
+      if (!h) return nullptr;
+      e = new GpuEvent();
+      e->ev = h;
+      e->dev = dev;
+    }
+    e->done.store(false, std::memory_order_relaxed);
+    return EventPtr(e, [this](GpuEvent* x) {
+      std::lock_guard<std::mutex> lk(mu_);
+      free_[x->dev].push_back(x);
+    });
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<int, std::vector<GpuEvent*>> free_;
+};
+
 // ---- vars and op blocks -----------------------------------------------------------------------
 struct OprBlock;
 
@@ -49,6 +101,11 @@ class Var {
   std::atomic<bool> has_error{false};  // lets ops skip the lock when no error is set
   bool is_resource = false;            // orders users of a resource (random state); never errs
   std::exception_ptr error;            // guarded by mu
+  // Device work on the var's bytes that the engine has finished and the device may not have
+  // (guarded by mu; has_events is false when both lists are empty, so CPU-only vars skip the lock).
+  std::atomic<bool> has_events{false};
+  std::vector<EventPtr> write_events;  // wrote the bytes: every later use waits for them
+  std::vector<EventPtr> read_events;   // read them since: the next write waits for them
 };
 
 struct OprBlock {
@@ -56,6 +113,7 @@ struct OprBlock {
   Context ctx;
   std::vector<VarPtr> reads, writes;  // deduplicated; a var in both is only in writes
   const char* name;
+  FnProperty prop = FnProperty::kNormal;
   bool always_run = false;  // waits run (and wake their caller) whatever their vars carry
   std::atomic<int> wait{0};
 };
@@ -98,10 +156,6 @@ std::exception_ptr RunOp(OprBlock* op, const RunContext& rctx) {
   }
   try {
     op->fn(rctx);
-    // GPU ops are complete when they leave the worker (simple and correct: dependants on any
-    // device, and frees back to the pool, need no events); a kernel fault surfaces here.
-    if (rctx.stream)
-      if (const char* err = GpuBackend()->stream_sync(rctx.stream)) throw Error(AX_ERR_RUNTIME, err);
   } catch (const Error& e) {
     return std::make_exception_ptr(Error(e.status(), StrCat("Error in operator ", op->name, ": ", e.what())));
   } catch (const std::bad_alloc&) {
@@ -112,6 +166,79 @@ std::exception_ptr RunOp(OprBlock* op, const RunContext& rctx) {
     return std::make_exception_ptr(Error(AX_ERR_RUNTIME, StrCat("Error in operator ", op->name, ": unknown exception")));
   }
   return nullptr;
+}
+
+// ---- device work: waiting for events, recording them -------------------------------------------
+std::exception_ptr DeviceError(const char* op, const char* msg) {
+  return std::make_exception_ptr(Error(AX_ERR_RUNTIME, StrCat("Error in operator ", op, ": ", msg)));
+}
+
+// Adds the unfinished events of a var to *out (the write events; the read events too when
+// `write`), dropping finished ones from the var on the way.
+void CollectVar(Var* v, bool write, std::vector<EventPtr>* out) {
+  if (!v->has_events.load(std::memory_order_acquire)) return;
+  std::lock_guard<std::mutex> lk(v->mu);
+  auto take = [out](std::vector<EventPtr>* l) {
+    size_t n = 0;
+    for (auto& e : *l) {
+      if (e->done.load(std::memory_order_acquire)) continue;
+      if (std::find(out->begin(), out->end(), e) == out->end()) out->push_back(e);
+      (*l)[n++] = std::move(e);
+    }
+    l->resize(n);
+  };
+  take(&v->write_events);
+  if (write) take(&v->read_events);
+  if (v->write_events.empty() && v->read_events.empty()) v->has_events.store(false, std::memory_order_release);
+}
+
+// The device work an op must follow: its reads' writers, its writes' writers and readers.
+std::vector<EventPtr> CollectOp(const OprBlock* op) {
+  std::vector<EventPtr> evs;
+  for (auto& v : op->reads) CollectVar(v.get(), false, &evs);
+  for (auto& v : op->writes) CollectVar(v.get(), true, &evs);
+  return evs;
+}
+
+// Blocks the host until the events' work has finished.
+std::exception_ptr HostWait(const std::vector<EventPtr>& evs) {
+  for (auto& e : evs) {
+    if (e->done.load(std::memory_order_acquire)) continue;
+    if (const char* err = GpuBackend()->event_sync(e->ev)) return DeviceError(e->op, err);
+    e->done.store(true, std::memory_order_release);
+  }
+  return nullptr;
+}
+
+// Makes work queued on stream from now on wait for the events (those of this stream are earlier
+// in its own order already).
+std::exception_ptr StreamWait(void* stream, const std::vector<EventPtr>& evs) {
+  for (auto& e : evs) {
+    if (e->stream == stream || e->done.load(std::memory_order_acquire)) continue;
+    if (const char* err = GpuBackend()->stream_wait_event(stream, e->ev)) return DeviceError(e->op, err);
+  }
+  return nullptr;
+}
+
+// Keeps ev (recorded after op on its stream) in op's vars: it is the only write event of what
+// op wrote (op's stream waited for everything before), and a read event of what it read
+// (replacing older events of the same stream, which it follows).
+void AttachEvent(const OprBlock* op, const EventPtr& ev) {
+  for (auto& v : op->reads) {
+    std::lock_guard<std::mutex> lk(v->mu);
+    auto& r = v->read_events;
+    r.erase(std::remove_if(r.begin(), r.end(),
+                           [&](const EventPtr& e) { return e->stream == ev->stream || e->done.load(); }),
+            r.end());
+    r.push_back(ev);
+    v->has_events.store(true, std::memory_order_release);
+  }
+  for (auto& v : op->writes) {
+    std::lock_guard<std::mutex> lk(v->mu);
+    v->write_events.assign(1, ev);
+    v->read_events.clear();
+    v->has_events.store(true, std::memory_order_release);
+  }
 }
 
 // AXLE_ENGINE_TRACE=<file>: every op the threaded engine runs is recorded (name, worker, start,
@@ -181,15 +308,47 @@ void TraceSpan(const char* name, int64_t t0, int64_t t1) {
 
 namespace {
 
-// The calling thread's stream for a GPU context (made on first use), nullptr on the CPU.
-void* StreamFor(const Context& ctx) {
+// A GPU stream of the engine; all of them are listed so that WaitAll can finish them.
+struct DeviceStream {
+  void* handle;  // nullptr when the backend could not make one (ops then wait for the device)
+  Context ctx;
+  std::atomic<const char*> last_op{"?"};  // the last op recorded there (for error messages)
+};
+std::mutex g_streams_mu;
+std::vector<DeviceStream*> g_streams;  // never freed: streams live as long as the process
+
+// The calling thread's stream for a GPU context and kind of work (made on first use), nullptr
+// on the CPU.
+DeviceStream* StreamFor(const Context& ctx, FnProperty prop) {
   if (ctx.dev_type != AX_GPU) return nullptr;
   const DeviceBackend* gpu = GpuBackend();
   if (!gpu) return nullptr;
-  thread_local std::map<int, void*> streams;
-  void*& s = streams[ctx.dev_id];
-  if (!s) s = gpu->stream_create(ctx.dev_id);
+  thread_local std::map<std::pair<int, bool>, DeviceStream*> streams;
+  DeviceStream*& s = streams[{ctx.dev_id, prop == FnProperty::kCopy}];
+  if (!s) {
+    s = new DeviceStream{gpu->stream_create(ctx.dev_id), ctx};
+    std::lock_guard<std::mutex> lk(g_streams_mu);
+    g_streams.push_back(s);
+  }
   return s;
+}
+
+// Finishes every engine stream; the first error found, naming the last op queued on its stream.
+std::exception_ptr SyncAllStreams() {
+  std::vector<DeviceStream*> all;
+  {
+    std::lock_guard<std::mutex> lk(g_streams_mu);
+    all = g_streams;
+  }
+  std::exception_ptr first;
+  for (DeviceStream* s : all) {
+    if (!s->handle) continue;
+    if (const char* err = GpuBackend()->stream_sync(s->handle))
+      if (!first)
+        first = std::make_exception_ptr(Error(AX_ERR_RUNTIME, StrCat("Error in operator ", s->last_op.load(), " on ",
+                                                                     s->ctx.str(), ": ", err)));
+  }
+  return first;
 }
 
 // A blocking wait used by WaitToRead/WaitToWrite.
@@ -219,19 +378,48 @@ class EngineBase : public Engine {
   }
 
   void Push(OpFn fn, const Context& ctx, std::vector<VarPtr> reads, std::vector<VarPtr> writes,
-            const char* name) final {
-    Push(std::move(fn), ctx, std::move(reads), std::move(writes), name, false);
+            const char* name, FnProperty prop) final {
+    Push(std::move(fn), ctx, std::move(reads), std::move(writes), name, prop, false);
   }
   void PushSmall(OpFn fn, const Context& ctx, std::vector<VarPtr> reads, std::vector<VarPtr> writes,
                  const char* name) final {
-    Push(std::move(fn), ctx, std::move(reads), std::move(writes), name, false, ctx.dev_type == AX_CPU);
+    Push(std::move(fn), ctx, std::move(reads), std::move(writes), name, FnProperty::kNormal, false,
+         ctx.dev_type == AX_CPU);
   }
   void WaitToRead(const VarPtr& v) override { WaitVar(v, false); }
   void WaitToWrite(const VarPtr& v) override { WaitVar(v, true); }
+  void WaitToWriteOnStream(const VarPtr& v, void* stream) override {
+    WaitQueued(v, true);
+    if (!stream) return;
+    std::vector<EventPtr> evs;
+    CollectVar(v.get(), true, &evs);
+    if (auto d = StreamWait(stream, evs)) std::rethrow_exception(d);
+  }
   bool HasPendingWork(const VarPtr& v) override {
     if (v->has_error.load(std::memory_order_acquire)) return false;
     std::lock_guard<std::mutex> lk(v->mu);
     return !v->queue_empty() || v->running_write || v->running_reads > 0;
+  }
+  DeviceWorkPtr DetachDeviceWork(const VarPtr& v) override {
+    if (!v || !v->has_events.load(std::memory_order_acquire)) return nullptr;
+    std::vector<EventPtr> evs;
+    CollectVar(v.get(), true, &evs);
+    {
+      std::lock_guard<std::mutex> lk(v->mu);
+      v->write_events.clear();
+      v->read_events.clear();
+      v->has_events.store(false, std::memory_order_release);
+    }
+    if (evs.empty()) return nullptr;
+    auto w = std::make_shared<DeviceWork>();
+    w->events = std::move(evs);
+    return w;
+  }
+  void AttachDeviceWork(const VarPtr& v, DeviceWorkPtr work) override {
+    if (!work || work->events.empty()) return;
+    std::lock_guard<std::mutex> lk(v->mu);
+    for (auto& e : work->events) v->write_events.push_back(e);
+    v->has_events.store(true, std::memory_order_release);
   }
 
   void WaitAll() override {
@@ -241,6 +429,9 @@ class EngineBase : public Engine {
       all_cv_.wait(lk, [this] { return pending_.load() == 0; });
       --all_waiters_;
     }
+    // every device's queued work too: a fault there is reported by every WaitAll while the
+    // device carries it (CUDA's errors are sticky), after the engine's own errors
+    std::exception_ptr device_error = SyncAllStreams();
     std::exception_ptr e;
     {
       std::lock_guard<std::mutex> lk(err_mu_);
@@ -251,10 +442,19 @@ class EngineBase : public Engine {
       }
     }
     if (e) std::rethrow_exception(e);
+    if (device_error) std::rethrow_exception(device_error);
   }
 
  protected:
   void WaitVar(const VarPtr& v, bool write) {
+    WaitQueued(v, write);
+    // then the device work the engine has finished but the device may not have
+    std::vector<EventPtr> evs;
+    CollectVar(v.get(), write, &evs);
+    if (auto d = HostWait(evs)) std::rethrow_exception(d);
+  }
+  // Waits until the engine has run (for GPU ops: queued) every op before on v; rethrows v's error.
+  void WaitQueued(const VarPtr& v, bool write) {
     bool idle;
     {
       // Nothing queued or running on the var (the common case of reading a finished result):
@@ -266,7 +466,8 @@ class EngineBase : public Engine {
       Signal s;
       std::vector<VarPtr> r, w;
       (write ? w : r).push_back(v);
-      Push([&s](const RunContext&) { s.Set(); }, Context::CPU(), std::move(r), std::move(w), "WaitForVar", true);
+      Push([&s](const RunContext&) { s.Set(); }, Context::CPU(), std::move(r), std::move(w), "WaitForVar",
+           FnProperty::kNormal, true);
       s.Wait();
     }
     std::exception_ptr e;
@@ -284,7 +485,7 @@ class EngineBase : public Engine {
   // always_run: the op runs even when an input carries an error (waits must wake up). run_here:
   // the pushing thread may run the op itself (PushSmall).
   virtual void Push(OpFn fn, const Context& ctx, std::vector<VarPtr> reads, std::vector<VarPtr> writes,
-                    const char* name, bool always_run, bool run_here = false) = 0;
+                    const char* name, FnProperty prop, bool always_run, bool run_here = false) = 0;
 
  public:
   // Waits for every pushed op without reporting errors (they stay for the next WaitAll).
@@ -361,7 +562,7 @@ class NaiveEngine : public EngineBase {
 
  protected:
   void Push(OpFn fn, const Context& ctx, std::vector<VarPtr> reads, std::vector<VarPtr> writes,
-            const char* name, bool always_run, bool /*run_here: every op runs here*/) override {
+            const char* name, FnProperty prop, bool always_run, bool /*run_here: every op runs here*/) override {
     OprBlock op;
     op.fn = std::move(fn);
     op.ctx = ctx;
@@ -369,12 +570,20 @@ class NaiveEngine : public EngineBase {
     op.writes = std::move(writes);
     op.name = name;
     Dedup(&op.reads, &op.writes);
-    RunContext rctx{ctx, always_run ? nullptr : StreamFor(ctx)};
+    DeviceStream* ds = always_run ? nullptr : StreamFor(ctx, prop);
+    RunContext rctx{ctx, ds ? ds->handle : nullptr};
     if (always_run) {
       op.fn(rctx);
       return;
     }
-    if (auto e = RunOp(&op, rctx)) Fail(&op, e);
+    std::exception_ptr e = RunOp(&op, rctx);
+    // every op is finished at push, GPU ops included (no events): a kernel fault surfaces here
+    if (!e && ds) {
+      const char* err = ds->handle ? GpuBackend()->stream_sync(ds->handle) : nullptr;
+      if (!ds->handle && GpuBackend()->synchronize) GpuBackend()->synchronize(ctx.dev_id);
+      if (err) e = DeviceError(name, err);
+    }
+    if (e) Fail(&op, e);
   }
 };
 
@@ -456,13 +665,14 @@ class ThreadedEngine : public EngineBase {
 
  protected:
   void Push(OpFn fn, const Context& ctx, std::vector<VarPtr> reads, std::vector<VarPtr> writes,
-            const char* name, bool always_run, bool run_here) override {
+            const char* name, FnProperty prop, bool always_run, bool run_here) override {
     auto* op = new OprBlock();
     op->fn = std::move(fn);
     op->ctx = ctx;
     op->reads = std::move(reads);
     op->writes = std::move(writes);
     op->name = name;
+    op->prop = ctx.dev_type == AX_GPU ? prop : FnProperty::kNormal;
     op->always_run = always_run;
     Dedup(&op->reads, &op->writes);
     OpStarted();
@@ -538,11 +748,11 @@ class ThreadedEngine : public EngineBase {
   void Decrement(OprBlock* op) {
     if (op->wait.fetch_sub(1) == 1) Dispatch(op);
   }
-  void Dispatch(OprBlock* op) { PoolFor(op->ctx)->Submit(op); }
+  void Dispatch(OprBlock* op) { PoolFor(op->ctx, op->prop)->Submit(op); }
 
-  WorkerPool* PoolFor(const Context& ctx) {
-    // Waits and CPU ops share the CPU pool; each GPU gets its own one-thread pool, whose thread
-    // owns that GPU's stream (StreamFor).
+  WorkerPool* PoolFor(const Context& ctx, FnProperty prop) {
+    // Waits and CPU ops share the CPU pool; each GPU gets two one-thread pools, for compute and
+    // for copies, whose threads own that GPU's compute and copy streams (StreamFor).
     if (ctx.dev_type == AX_CPU) {
       WorkerPool* p = cpu_pool_.load(std::memory_order_acquire);
       if (p) return p;
@@ -551,19 +761,26 @@ class ThreadedEngine : public EngineBase {
       return cpu_pool_.load();
     }
     std::lock_guard<std::mutex> lk(pools_mu_);
-    auto& p = gpu_pools_[ctx.dev_id];
+    auto& p = gpu_pools_[{ctx.dev_id, prop == FnProperty::kCopy}];
     if (!p) p = new WorkerPool(1, [this](OprBlock* op) { Execute(op); });
     return p;
   }
 
   void Execute(OprBlock* op) {
-    RunContext rctx{op->ctx, op->always_run ? nullptr : StreamFor(op->ctx)};
+    DeviceStream* ds = op->always_run ? nullptr : StreamFor(op->ctx, op->prop);
+    RunContext rctx{op->ctx, ds ? ds->handle : nullptr};
     Tracer* tracer = Tracer::Get();
     const int64_t t0 = tracer ? Tracer::Now() : 0;
     if (op->always_run) {
       op->fn(rctx);
-    } else if (auto e = RunOp(op, rctx)) {
-      Fail(op, e);
+    } else if (ds && ds->handle) {
+      RunOnStream(op, rctx, ds);
+    } else {
+      // the host (or a GPU without a stream of its own) waits for the device work first
+      std::exception_ptr e = HostWait(CollectOp(op));
+      if (!e) e = RunOp(op, rctx);
+      if (!e && ds && GpuBackend()->synchronize) GpuBackend()->synchronize(op->ctx.dev_id);
+      if (e) Fail(op, e);
     }
     if (tracer) tracer->Record(op->name, t0, Tracer::Now());
     for (auto& v : op->reads) CompleteRead(v.get());
@@ -573,14 +790,42 @@ class ThreadedEngine : public EngineBase {
     OpFinished();
   }
 
+  // A GPU op: its stream waits for the work of other streams on its vars, its function queues
+  // its kernels, and an event recorded after them goes to its vars. The stream waits happen even
+  // when an input carries an error, so that the event also follows them (storage freed after a
+  // failed op must not be reused before earlier work on it is done).
+  void RunOnStream(OprBlock* op, const RunContext& rctx, DeviceStream* ds) {
+    std::exception_ptr e = StreamWait(ds->handle, CollectOp(op));
+    if (!e) e = RunOp(op, rctx);
+    if (!op->reads.empty() || !op->writes.empty()) {
+      EventPtr ev = EventPool::Get()->New(op->ctx.dev_id);
+      const char* err = ev ? GpuBackend()->event_record(ev->ev, ds->handle) : nullptr;
+      if (ev && !err) {
+        ev->stream = ds->handle;
+        ev->op = op->name;
+        AttachEvent(op, ev);
+      } else {
+        // no event to wait for: finish the work here (a sticky error reports itself)
+        if (!err) err = GpuBackend()->stream_sync(ds->handle);
+        if (err && !e) e = DeviceError(op->name, err);
+      }
+    }
+    ds->last_op.store(op->name, std::memory_order_relaxed);
+    if (e) Fail(op, e);
+  }
+
   int cpu_workers_;
   std::atomic<int64_t> working_{0};  // ops pushed and not finished, waits aside
   std::atomic<WorkerPool*> cpu_pool_{nullptr};
   std::mutex pools_mu_;
-  std::map<int, WorkerPool*> gpu_pools_;
+  std::map<std::pair<int, bool>, WorkerPool*> gpu_pools_;
 };
 
 }  // namespace
+
+void WaitDeviceWork(const DeviceWorkPtr& work) {
+  if (work) HostWait(work->events);
+}
 
 Engine* Engine::Get() {
   // Never destroyed: worker threads may still run while the process exits. At exit, pending

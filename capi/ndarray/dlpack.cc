@@ -43,9 +43,23 @@ struct ExportCtx {
   static void Delete(Managed* self) { delete static_cast<ExportCtx*>(self->manager_ctx); }
 };
 
+// stream: nullptr for the host (wait for everything pending on a), else the consumer's stream as
+// __dlpack__(stream=...) gives it: for a GPU array, the engine's pending work on a is ordered
+// before that stream's later work without blocking the host (-1: no ordering at all; 1 and 2
+// are CUDA's legacy and per-thread default streams). A CPU array ignores it.
 template <class Managed>
-Managed* Export(const NDArray& a) {
-  a.WaitToWrite();  // the consumer may read and write: nothing may still be pending on it
+Managed* Export(const NDArray& a, const int64_t* stream = nullptr) {
+  if (stream) {
+    AX_CHECK(*stream >= -1 && *stream != 0, AX_ERR_INVALID_ARGUMENT, "DLPack: stream ", *stream,
+             " is not a consumer stream (DLPack: 1 legacy default, 2 per-thread default, -1 none, or a stream "
+             "handle; 0 is ambiguous)");
+  }
+  if (stream && a.ctx().dev_type == AX_GPU) {
+    // the consumer may read and write: its stream follows every pending read and write
+    Engine::Get()->WaitToWriteOnStream(a.var(), *stream == -1 ? nullptr : reinterpret_cast<void*>(*stream));
+  } else {
+    a.WaitToWrite();  // the consumer may read and write: nothing may still be pending on it
+  }
   auto* c = new ExportCtx<Managed>();
   c->array = a;
   const TShape& s = a.shape();
@@ -72,6 +86,14 @@ dlpack::ManagedTensor* ToDLPack(const NDArray& a) { return Export<dlpack::Manage
 
 dlpack::ManagedTensorVersioned* ToDLPackVersioned(const NDArray& a) {
   auto* m = Export<dlpack::ManagedTensorVersioned>(a);
+  m->version = {1, 0};
+  m->flags = 0;
+  return m;
+}
+
+void* ToDLPackForStream(const NDArray& a, bool versioned, int64_t stream) {
+  if (!versioned) return Export<dlpack::ManagedTensor>(a, &stream);
+  auto* m = Export<dlpack::ManagedTensorVersioned>(a, &stream);
   m->version = {1, 0};
   m->flags = 0;
   return m;

@@ -10,10 +10,13 @@
 namespace axle {
 
 Chunk::~Chunk() {
+  // device work still using the bytes goes with them (storage.h): the pool keeps it
+  DeviceWorkPtr work = var ? Engine::Get()->DetachDeviceWork(var) : nullptr;
   if (external_deleter) {
+    WaitDeviceWork(work);  // the owner may reuse the memory at once
     external_deleter();
   } else if (block.dptr) {
-    Storage::Get()->Free(block);
+    Storage::Get()->Free(block, std::move(work));
   }
 }
 
@@ -27,6 +30,8 @@ NDArray::NDArray(const TShape& shape, const Context& ctx, int dtype) : shape_(sh
   chunk_ = std::make_shared<Chunk>();
   chunk_->block = Storage::Get()->Alloc(static_cast<size_t>(n) * item, ctx);
   chunk_->var = Engine::Get()->NewVar();
+  // reused memory: every use of the new array follows the previous owner's device work
+  if (chunk_->block.pending) Engine::Get()->AttachDeviceWork(chunk_->var, std::move(chunk_->block.pending));
 }
 
 NDArray NDArray::FromExternal(void* dptr, const TShape& shape, const Context& ctx, int dtype,
@@ -118,6 +123,8 @@ void CopyFromTo(const NDArray& from, const NDArray& to) {
     const DeviceBackend* gpu = GpuBackend();
     AX_CHECK(gpu, AX_ERR_NOT_SUPPORTED, "copy from ", fc.str(), " to ", tc.str(), ": ", GpuUnavailableReason());
   }
+  // between a GPU and the host or another GPU: on the GPU's copy stream, beside its compute
+  const FnProperty prop = run.dev_type == AX_GPU && !(fc == tc) ? FnProperty::kCopy : FnProperty::kNormal;
   const size_t bytes = from.nbytes();
   Engine::Get()->Push(
       [from, to, bytes](const RunContext& rctx) {
@@ -128,7 +135,7 @@ void CopyFromTo(const NDArray& from, const NDArray& to) {
           GpuBackend()->copy_async(to.dptr(), to.ctx().dev_type, from.dptr(), from.ctx().dev_type, bytes, rctx.stream);
         }
       },
-      run, {from.var()}, {to.var()}, "_copyto");
+      run, {from.var()}, {to.var()}, "_copyto", prop);
 }
 
 namespace {
@@ -143,7 +150,9 @@ void NDArray::SyncCopyFromCPU(const void* data, size_t nbytes) const {
            shape_.str(), " and dtype ", DTypeName(dtype_), " (", this->nbytes(), " bytes)");
   AX_CHECK(nbytes == 0 || data, AX_ERR_INVALID_ARGUMENT, "SyncCopyFromCPU: data is NULL");
   Chunk* c = chunk_.get();
-  if (nbytes > 0 && ctx().dev_type == AX_CPU) {
+  // to a GPU: always staged, then copied on the GPU's copy stream (it overlaps the compute stream)
+  const bool gpu = ctx().dev_type == AX_GPU && GpuBackend();
+  if (nbytes > 0 && (ctx().dev_type == AX_CPU || gpu)) {
     // At most one staged copy per array is in flight: a second waits until the first has run
     // (not until all work on the array is done, which would let the engine run dry while this
     // thread wakes up, copies and pushes the next batch's work).
@@ -151,7 +160,7 @@ void NDArray::SyncCopyFromCPU(const void* data, size_t nbytes) const {
       std::unique_lock<std::mutex> lk(g_staged_mu);
       g_staged_cv.wait(lk, [c] { return c->staged_copies.load(std::memory_order_acquire) == 0; });
     }
-    if (Engine::Get()->HasPendingWork(var())) {
+    if (gpu || Engine::Get()->HasPendingWork(var())) {
       NDArray stage(shape_, Context::CPU(), dtype_);
       std::memcpy(stage.dptr(), data, nbytes);
       // the count drops when the pushed work is gone, whether it ran or an earlier error skipped it
@@ -164,9 +173,17 @@ void NDArray::SyncCopyFromCPU(const void* data, size_t nbytes) const {
         g_staged_cv.notify_all();
       });
       NDArray to = *this;
-      Engine::Get()->Push(
-          [stage, to, nbytes, done](const RunContext&) { std::memcpy(to.dptr(), stage.dptr(), nbytes); },
-          Context::CPU(), {stage.var()}, {var()}, "_copy_from_host");
+      if (gpu) {
+        Engine::Get()->Push(
+            [stage, to, nbytes, done](const RunContext& rctx) {
+              GpuBackend()->copy_async(to.dptr(), AX_GPU, stage.dptr(), AX_CPU, nbytes, rctx.stream);
+            },
+            ctx(), {stage.var()}, {var()}, "_copy_from_host", FnProperty::kCopy);
+      } else {
+        Engine::Get()->Push(
+            [stage, to, nbytes, done](const RunContext&) { std::memcpy(to.dptr(), stage.dptr(), nbytes); },
+            Context::CPU(), {stage.var()}, {var()}, "_copy_from_host");
+      }
       return;
     }
   }

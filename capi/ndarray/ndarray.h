@@ -67,7 +67,8 @@ class NDArray {
   // Copies between this array and host memory (size checked); data may be reused at return.
   // From host: when the array (on the CPU) still has pending work, the bytes are staged in a
   // pooled buffer and the copy is pushed after that work instead of waiting for it; one staged
-  // copy per array at a time, so a loop that feeds it runs at most one step ahead.
+  // copy per array at a time, so a loop that feeds it runs at most one step ahead. A GPU array
+  // is always fed that way, the copy running on the GPU's copy stream.
   void SyncCopyFromCPU(const void* data, size_t nbytes) const;
   void SyncCopyToCPU(void* data, size_t nbytes) const;
 
@@ -83,7 +84,8 @@ class NDArray {
 TShape InferReshape(const TShape& src, const std::vector<int64_t>& target, bool reverse, const char* who);
 
 // Pushes a copy of from into to (same shape and dtype, any devices) through the engine. A copy
-// touching a GPU runs on that GPU's worker and stream (from's GPU when both are GPUs).
+// touching a GPU runs on that GPU's copy stream (from's GPU when both are GPUs), or on its compute
+// stream when both are the same GPU.
 void CopyFromTo(const NDArray& from, const NDArray& to);
 
 // Copies bytes between devices through the engine-independent path (blocking).

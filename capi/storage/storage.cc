@@ -38,7 +38,8 @@ class DevicePool {
       std::lock_guard<std::mutex> lk(mu_);
       auto it = free_.find(b.size);
       if (it != free_.end() && !it->second.empty()) {
-        b.dptr = it->second.back();
+        b.dptr = it->second.back().ptr;
+        b.pending = std::move(it->second.back().work);
         it->second.pop_back();
         stats_.bytes_pooled -= b.size;
         stats_.pool_hits += 1;
@@ -59,17 +60,22 @@ class DevicePool {
     return b;
   }
 
-  void Free(const StorageBlock& b) {
+  void Free(const StorageBlock& b, DeviceWorkPtr work) {
     if (!b.dptr) return;
+    if (ctx_.dev_type == AX_CPU) {
+      WaitDeviceWork(work);
+      work = nullptr;
+    }
     {
       std::lock_guard<std::mutex> lk(mu_);
       stats_.bytes_in_use -= b.size;
       if (pooled_) {
-        free_[b.size].push_back(b.dptr);
+        free_[b.size].push_back({b.dptr, std::move(work)});
         stats_.bytes_pooled += b.size;
         return;
       }
     }
+    WaitDeviceWork(work);
     SystemFree(b.dptr);
   }
 
@@ -79,14 +85,17 @@ class DevicePool {
   }
 
   void EmptyCache() {
-    std::unordered_map<size_t, std::vector<void*>> old;
+    std::unordered_map<size_t, std::vector<FreeBlock>> old;
     {
       std::lock_guard<std::mutex> lk(mu_);
       old.swap(free_);
       stats_.bytes_pooled = 0;
     }
     for (auto& kv : old)
-      for (void* p : kv.second) SystemFree(p);
+      for (FreeBlock& f : kv.second) {
+        WaitDeviceWork(f.work);
+        SystemFree(f.ptr);
+      }
   }
 
  private:
@@ -112,8 +121,12 @@ class DevicePool {
   Context ctx_;
   bool pooled_;
   DevicePool* cpu0_;
+  struct FreeBlock {
+    void* ptr;
+    DeviceWorkPtr work;  // device work that may still use it (GPU blocks only)
+  };
   std::mutex mu_;
-  std::unordered_map<size_t, std::vector<void*>> free_;
+  std::unordered_map<size_t, std::vector<FreeBlock>> free_;
   StorageStats stats_;
 };
 
@@ -126,7 +139,7 @@ class PooledStorage : public Storage {
     pools_[{AX_CPU, 0}] = cpu0_;
   }
   StorageBlock Alloc(size_t bytes, const Context& ctx) override { return Pool(ctx)->Alloc(bytes); }
-  void Free(const StorageBlock& b) override { Pool(b.ctx)->Free(b); }
+  void Free(const StorageBlock& b, DeviceWorkPtr work) override { Pool(b.ctx)->Free(b, std::move(work)); }
   StorageStats Stats(const Context& ctx) override { return Pool(ctx)->Stats(); }
   void EmptyCache(const Context& ctx) override { Pool(ctx)->EmptyCache(); }
 

@@ -22,9 +22,15 @@ _DESTRUCTOR = _addr("ax_dlpack_capsule_destructor")
 _DESTRUCTOR_V = _addr("ax_dlpack_versioned_capsule_destructor")
 
 
-def to_capsule(arr, versioned=False):
-    """A capsule sharing arr's memory (waits for the ops pending on arr first)."""
+def to_capsule(arr, versioned=False, stream=None):
+    """A capsule sharing arr's memory (waits for the ops pending on arr first). stream: a consumer's
+    GPU stream (__dlpack__'s protocol): a GPU array's pending work is ordered before it on the
+    device instead of the host waiting for it."""
     p = ffi.new("void**")
+    if stream is not None:
+        check(lib.AxNDArrayToDLPackForStream(arr.handle, int(versioned), int(stream), p))
+        name, destructor = (b"dltensor_versioned", _DESTRUCTOR_V) if versioned else (b"dltensor", _DESTRUCTOR)
+        return _api.PyCapsule_New(int(ffi.cast("uintptr_t", p[0])), name, destructor)
     if versioned:
         check(lib.AxNDArrayToDLPackVersioned(arr.handle, p))
         return _api.PyCapsule_New(int(ffi.cast("uintptr_t", p[0])), b"dltensor_versioned", _DESTRUCTOR_V)

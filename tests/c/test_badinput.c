@@ -428,6 +428,15 @@ static void bad_AxNDArrayToDLPackVersioned(void) {
   CHECK(out == NULL);
 }
 
+static void bad_AxNDArrayToDLPackForStream(void) {
+  void *out = NULL;
+  BAD_ARRAY(AxNDArrayToDLPackForStream(H, 1, 1, &out), "AxNDArrayToDLPackForStream: handle");
+  NULL_ARG(AxNDArrayToDLPackForStream(g_arr, 1, 1, NULL), "AxNDArrayToDLPackForStream", "out_tensor");
+  CHECK_ERR(AxNDArrayToDLPackForStream(g_arr, 0, 0, &out), AX_ERR_INVALID_ARGUMENT, "stream 0 is not a consumer stream");
+  CHECK_ERR(AxNDArrayToDLPackForStream(g_arr, 1, -2, &out), AX_ERR_INVALID_ARGUMENT, "stream -2 is not a consumer stream");
+  CHECK(out == NULL);
+}
+
 static void bad_AxNDArrayFromDLPack(void) {
   float data[4] = {1, 2, 3, 4};
   int64_t shape[1] = {4};
@@ -1087,7 +1096,7 @@ static const struct {
     ENTRY(AxNDArrayGetDType), ENTRY(AxNDArrayGetContext), ENTRY(AxNDArraySyncCopyFromCPU),
     ENTRY(AxNDArraySyncCopyToCPU), ENTRY(AxNDArrayCopyFromTo), ENTRY(AxNDArrayWaitToRead),
     ENTRY(AxNDArrayWaitToWrite), ENTRY(AxNDArrayReshape), ENTRY(AxNDArraySlice), ENTRY(AxNDArrayAt),
-    ENTRY(AxNDArraySave), ENTRY(AxNDArrayLoad), ENTRY(AxNDArrayLoadFromBuffer), ENTRY(AxNDArrayToDLPack),
+    ENTRY(AxNDArraySave), ENTRY(AxNDArrayLoad), ENTRY(AxNDArrayLoadFromBuffer), ENTRY(AxNDArrayToDLPack), ENTRY(AxNDArrayToDLPackForStream),
     ENTRY(AxNDArrayToDLPackVersioned), ENTRY(AxNDArrayFromDLPack), ENTRY(AxNDArrayFromDLPackVersioned),
     ENTRY(AxListOps), ENTRY(AxGetOpHandle), ENTRY(AxOpGetInfo), ENTRY(AxOpGetNumOutputs),
     ENTRY(AxImperativeInvoke), ENTRY(AxOpGradient), ENTRY(AxSetIsTraining), ENTRY(AxSymbolCreateVariable),

@@ -45,8 +45,8 @@ AXLE_CUBLAS=0 AXLE_VERBOSE=1 timeout 120 python3 -m pytest -q -rfE -p no:cachepr
   -k "dot or FullyConnected or Convolution or mlp" 2>&1 | tail -15
 
 step "CPU smoke test"
-timeout 90 python3 -m pytest -q -p no:cacheprovider tests/python/test_ndarray.py \
-  tests/python/test_engine.py 2>&1 | tail -3
+timeout 150 python3 -m pytest -q -p no:cacheprovider tests/python/test_ndarray.py \
+  tests/python/test_engine.py tests/python/test_engine_devices.py 2>&1 | tail -3
 
 step "timings"
 timeout 240 python3 tests/gpu/bench.py --table "$OUT/table.txt" || echo "bench failed"

@@ -497,6 +497,41 @@ def test_engine_orders_work_across_cpu_and_gpu():
     np.testing.assert_allclose(c.asnumpy(), ref, rtol=1e-5)
 
 
+@gpu_only
+def test_async_gpu_work_reuses_memory_in_stream_order():
+    # GPU ops do not wait for their kernels: temporaries are freed while kernels and the copy
+    # stream may still use them, and the pool hands the blocks out again at once; the events the
+    # new arrays inherit must keep every result right (tests/python/test_engine_devices.py runs
+    # the same rules on the fake GPU with delays)
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-1, 1, size=(256, 256)).astype(np.float32)
+    g = mx.nd.array(x, ctx=mx.gpu(0))
+    outs, refs, ref = [], [], x.astype(np.float64)
+    for i in range(20):
+        t = g * 1.5 + float(i)
+        outs.append(t.as_in_context(mx.cpu()))  # D2H on the copy stream reads t
+        refs.append(ref * 1.5 + i)
+        del t
+        g = mx.nd.full((256, 256), 0.0, ctx=mx.gpu(0)) + g * 0.5  # likely t's block
+        ref = ref * 0.5
+    for o, r in zip(outs, refs):
+        np.testing.assert_allclose(o.asnumpy(), r, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(g.asnumpy(), ref, rtol=1e-5, atol=1e-6)
+    mx.nd.waitall()
+
+
+@gpu_only
+def test_gpu_ops_are_pushed_without_waiting_for_the_device():
+    # a long chain of small kernels: pushing returns before the device is done, waitall finishes
+    # it, and the result is right
+    a = mx.nd.zeros((1 << 20,), ctx=mx.gpu(0))
+    mx.nd.waitall()
+    for _ in range(200):
+        a += 1.0
+    mx.nd.waitall()
+    np.testing.assert_array_equal(a.asnumpy()[:4], [200.0] * 4)
+
+
 # ---- pool and errors -------------------------------------------------------------------------
 @gpu_only
 def test_gpu_pool_stats_and_empty_cache():

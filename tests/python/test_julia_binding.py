@@ -43,6 +43,7 @@ NOT_BOUND = {
                            "object from an engine thread; NDArray(a) copies once instead",
     "AxNDArrayFromDLPackVersioned": "as AxNDArrayFromDLPack",
     "AxNDArrayToDLPackVersioned": "unsafe_wrap uses the unversioned AxNDArrayToDLPack",
+    "AxNDArrayToDLPackForStream": "the binding shares host memory only (no consumer GPU streams)",
 }
 
 # What the binding must call for the features of issue #8 (every one of them, somewhere in src).

@@ -348,12 +348,16 @@ class NDArray:
 
     # ---- DLPack -------------------------------------------------------------------------------
     def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
-        """A DLPack capsule sharing this array's memory (versioned when max_version >= (1, 0))."""
+        """A DLPack capsule sharing this array's memory (versioned when max_version >= (1, 0)).
+        stream (GPU arrays): the consumer's CUDA stream as an integer (1 legacy default, 2 per-thread
+        default, -1 no synchronisation); Axle's pending work on the array is ordered before it on the
+        device, the host does not wait. None: the host waits for that work."""
         from .._dlpack import to_capsule
         if dl_device is not None and tuple(dl_device) != self.__dlpack_device__():
             raise BufferError(f"__dlpack__: cannot export {self.context} memory to device {tuple(dl_device)}")
         versioned = max_version is not None and tuple(max_version) >= (1, 0)
-        return to_capsule(self.copy() if copy else self, versioned)
+        gpu_stream = stream if self.context.device_type == "gpu" else None
+        return to_capsule(self.copy() if copy else self, versioned, gpu_stream)
 
     @property
     def __cuda_array_interface__(self):
