@@ -40,6 +40,18 @@ using GemmAcc = std::conditional_t<std::is_same_v<T, half_t>, float,
 // AXLE_BLAS_THREADS asks for its own threads). The first call sets OpenBLAS's thread count.
 int BlasSplitThreads();
 
+// Products up to this many multiply-adds (M * N * K) may go to SmallSgemm instead of OpenBLAS.
+constexpr int64_t kSmallGemmMaxWork = int64_t(1) << 18;
+// ... and copy at most this many elements of an operand stored the other way round.
+constexpr int64_t kSmallGemmMaxPack = int64_t(1) << 16;
+
+// C[M x N] (= or +=) op(A) * op(B) (+ bias[j] in every row when bias is given) in float32 by Axle's own AVX2 kernels (small_gemm.cc), which
+// skip OpenBLAS's packing and buffers; for small products (work <= kSmallGemmMaxWork) they are
+// faster. Returns false, having done nothing, when it does not take the product (too large, no
+// AVX2/FMA, AXLE_SMALL_GEMM=0); the caller then uses OpenBLAS.
+bool SmallSgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+                int64_t ldb, float* C, int64_t ldc, bool accumulate, const float* bias = nullptr);
+
 // C[M x N] (= or +=) op(A) * op(B), row-major. op(A) is M x K (A stored K x M when ta),
 // op(B) is K x N (B stored N x K when tb); lda/ldb/ldc are the stored row lengths.
 template <class DType>
@@ -55,6 +67,8 @@ void Gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const DType* A, int
   if constexpr (std::is_same_v<DType, float> || std::is_same_v<DType, double>) {
     AX_CHECK(M <= INT_MAX && N <= INT_MAX && K <= INT_MAX && lda <= INT_MAX && ldb <= INT_MAX && ldc <= INT_MAX,
              AX_ERR_NOT_SUPPORTED, "matrix product: dimensions beyond 2^31-1 are not supported");
+    if constexpr (std::is_same_v<DType, float>)
+      if (M * N * K <= kSmallGemmMaxWork && SmallSgemm(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, accumulate)) return;
     const auto Ta = ta ? CblasTrans : CblasNoTrans, Tb = tb ? CblasTrans : CblasNoTrans;
     const DType beta = accumulate ? DType(1) : DType(0);
     auto blas = [&](int64_t m, int64_t n, const DType* a, const DType* b, DType* c) {
