@@ -132,6 +132,41 @@ int AxOpGetNumOutputs(AxOpHandle h, int num_params, const char* const* keys, con
   AX_API_END
 }
 
+namespace {
+// The parsed attributes of an imperative call. A loop calls the same ops with the same attributes
+// again and again (a layer's FullyConnected, an optimizer's update): each thread keeps the last
+// few parses and reuses one whose op and strings are equal (parsing is a pure function of them).
+std::shared_ptr<const NodeAttrs> InvokeAttrs(const OpDef* op, int n, const char* const* keys,
+                                             const char* const* vals) {
+  struct Entry {
+    const OpDef* op = nullptr;
+    std::vector<std::pair<std::string, std::string>> dict;
+    std::shared_ptr<const NodeAttrs> attrs;
+  };
+  constexpr int kEntries = 16;
+  thread_local Entry cache[kEntries];
+  thread_local int next = 0;
+  bool plain = n >= 0 && (n == 0 || (keys && vals));
+  for (int i = 0; plain && i < n; ++i) plain = keys[i] && vals[i];
+  if (plain) {
+    for (const Entry& e : cache) {
+      if (e.op != op || e.dict.size() != static_cast<size_t>(n)) continue;
+      int i = 0;
+      while (i < n && e.dict[i].first == keys[i] && e.dict[i].second == vals[i]) ++i;
+      if (i == n) return e.attrs;
+    }
+  }
+  // a miss (or NULL strings, which ParamDict reports)
+  auto attrs = std::make_shared<const NodeAttrs>(ParseAttrs(op, ParamDict(n, keys, vals, op->name.c_str())));
+  Entry& e = cache[next];
+  next = (next + 1) % kEntries;
+  e.op = op;
+  e.dict = attrs->dict;
+  e.attrs = attrs;
+  return attrs;
+}
+}  // namespace
+
 int AxImperativeInvoke(AxOpHandle h, int num_inputs, const AxNDArrayHandle* inputs, int* num_outputs,
                        AxNDArrayHandle** outputs, int num_params, const char* const* keys, const char* const* vals) {
   AX_API_BEGIN
@@ -139,7 +174,8 @@ int AxImperativeInvoke(AxOpHandle h, int num_inputs, const AxNDArrayHandle* inpu
   AX_CHECK_NOTNULL(num_outputs);
   AX_CHECK_NOTNULL(outputs);
   CheckArrayArg(inputs, num_inputs, op->name.c_str(), "inputs", "num_inputs");
-  NodeAttrs attrs = ParseAttrs(op, ParamDict(num_params, keys, vals, op->name.c_str()));
+  std::shared_ptr<const NodeAttrs> shared = InvokeAttrs(op, num_params, keys, vals);
+  const NodeAttrs& attrs = *shared;
   std::vector<NDArray> in;
   in.reserve(num_inputs);
   for (int i = 0; i < num_inputs; ++i) in.push_back(ArrItem(inputs[i], op->name.c_str(), "inputs", i));
@@ -150,10 +186,11 @@ int AxImperativeInvoke(AxOpHandle h, int num_inputs, const AxNDArrayHandle* inpu
              " output array(s), got ", *num_outputs);
     for (int i = 0; i < *num_outputs; ++i) out.push_back(ArrItem((*outputs)[i], op->name.c_str(), "outputs", i));
   }
-  Invoke(attrs, in, &out);
+  const int n_visible = op->NumVisibleOutputs(attrs);
+  Invoke(std::move(shared), in, &out);
   if (!given) {
     // Only the visible outputs are returned (BatchNorm's mean/var stay hidden, as in MXNet).
-    out.resize(op->NumVisibleOutputs(attrs));
+    out.resize(n_visible);
     invoke_outputs.clear();
     for (auto& a : out) invoke_outputs.push_back(NewHandle(std::move(a)));
     *num_outputs = static_cast<int>(invoke_outputs.size());

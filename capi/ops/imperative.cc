@@ -80,6 +80,12 @@ void CheckNumInputs(const NodeAttrs& attrs, size_t n) {
 }
 
 void Invoke(const NodeAttrs& attrs, const std::vector<NDArray>& inputs, std::vector<NDArray>* outputs) {
+  Invoke(std::make_shared<const NodeAttrs>(attrs), inputs, outputs);
+}
+
+void Invoke(std::shared_ptr<const NodeAttrs> shared_attrs, const std::vector<NDArray>& inputs,
+            std::vector<NDArray>* outputs) {
+  const NodeAttrs& attrs = *shared_attrs;
   const OpDef* op = attrs.op;
   CheckNumInputs(attrs, inputs.size());
   const int n_out = op->num_outputs(attrs);
@@ -190,14 +196,14 @@ void Invoke(const NodeAttrs& attrs, const std::vector<NDArray>& inputs, std::vec
   for (auto& b : in_blobs) bytes += b.Size() * static_cast<int64_t>(DTypeSize(b.dtype));
   for (auto& b : out_blobs) bytes += b.Size() * static_cast<int64_t>(DTypeSize(b.dtype));
   const bool small = !gpu && !op->may_block && bytes <= inline_bytes;
-  OpFn fn = [attrs, gpu, train = g_training, in_blobs = std::move(in_blobs), out_blobs = std::move(out_blobs),
-             keep = std::move(keep), rnd](const RunContext& rctx) {
+  OpFn fn = [attrs = std::move(shared_attrs), gpu, train = g_training, in_blobs = std::move(in_blobs),
+             out_blobs = std::move(out_blobs), keep = std::move(keep), rnd](const RunContext& rctx) {
     OpContext octx;
     octx.run = rctx;
     octx.rng = rnd ? &rnd->state : nullptr;
     octx.is_train = train;
     std::vector<OpReq> req(out_blobs.size(), OpReq::kWrite);
-    (gpu ? attrs.op->compute_gpu : attrs.op->compute_cpu)(octx, attrs, in_blobs, req, out_blobs);
+    (gpu ? attrs->op->compute_gpu : attrs->op->compute_cpu)(octx, *attrs, in_blobs, req, out_blobs);
   };
   if (small) {
     Engine::Get()->PushSmall(std::move(fn), ctx, std::move(reads), std::move(writes), op->name.c_str());

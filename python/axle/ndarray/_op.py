@@ -81,6 +81,8 @@ def _scalar_attr_arrays(x):
     return hit
 
 
+_NO_ATTRS = (0, ffi.NULL, ffi.NULL, None)
+_FN_CACHE_SIZE = 64
 _new = None  # set by ndarray.py (avoids an import per call)
 _NULL = ffi.NULL
 _invoke_c = lib.AxImperativeInvoke
@@ -116,6 +118,11 @@ def invoke(op, inputs, attrs=None, out=None):
         m, keys, vals, _keep = _attr_arrays(attrs)
     else:
         m, keys, vals = 0, _NULL, _NULL
+    return _invoke_encoded(op, inputs, m, keys, vals, out)
+
+
+def _invoke_encoded(op, inputs, m, keys, vals, out):
+    """invoke() with the attributes already encoded (m, keys, vals as _attr_arrays makes them)."""
     if out is None:
         nout, outp = _out_buffers()
         outp[0] = _NULL
@@ -193,9 +200,31 @@ def make_function(info, ctx_default=None):
     needs_ctx = "ctx" in param_names
 
     param_order = [p[0] for p in info.params]
+    n_inputs = len(input_names)
+    # The encoded attributes of recent calls by their keywords (with the values' types: 1, 1.0 and
+    # True are equal keys but encode differently). Only calls whose attributes follow from their
+    # keywords alone are kept: inputs positional (trailing ones may be left out, as the bias with
+    # no_bias), no input passed by name, no default context (the current one can change).
+    encoded = {}
+    cacheable = not variadic
 
     def fn(*args, out=None, name=None, **kwargs):
+        if cacheable and len(args) <= n_inputs:
+            if kwargs:
+                try:
+                    hit = encoded.get((*kwargs.items(), *map(type, kwargs.values())))
+                except TypeError:  # an unhashable value (a list)
+                    hit = None
+            else:
+                hit = _NO_ATTRS
+            if hit is not None:
+                for x in args:
+                    if not isinstance(x, NDArray):
+                        break
+                else:
+                    return _invoke_encoded(handle, args, hit[0], hit[1], hit[2], out)
         inputs = list(args)
+        key = None
         if not variadic and len(inputs) > len(input_names):
             # MXNet's generated functions take attributes positionally after the inputs:
             # nd.clip(x, 0, 1), nd.slice_axis(x, 0, 1, 3)
@@ -207,6 +236,13 @@ def make_function(info, ctx_default=None):
                 if k in kwargs:
                     raise TypeError(f"{info.name}: got multiple values for {k!r}")
                 kwargs[k] = v
+        elif cacheable and kwargs and param_names.issuperset(kwargs) and \
+                (not needs_ctx or "ctx" in kwargs):
+            try:
+                key = (*kwargs.items(), *map(type, kwargs.values()))
+                hash(key)
+            except TypeError:
+                key = None
         if not variadic:
             for n in input_names[len(inputs):]:
                 if n in kwargs:
@@ -222,7 +258,12 @@ def make_function(info, ctx_default=None):
             attrs["ctx"] = current_context()
         if "dtype" in attrs and attrs["dtype"] is not None and not isinstance(attrs["dtype"], str):
             attrs["dtype"] = dtype_name(attrs["dtype"])
-        return invoke(handle, inputs, attrs, out)
+        enc = _attr_arrays(attrs) if attrs else _NO_ATTRS
+        if key is not None:
+            if len(encoded) >= _FN_CACHE_SIZE:
+                encoded.clear()
+            encoded[key] = enc
+        return _invoke_encoded(handle, inputs, enc[0], enc[1], enc[2], out)
 
     params = []
     if variadic:
