@@ -83,6 +83,7 @@ def _scalar_attr_arrays(x):
 
 _NO_ATTRS = (0, ffi.NULL, ffi.NULL, None)
 _FN_CACHE_SIZE = 64
+_SAFE_KEY_TYPES = (str, tuple, type(None))  # values equal only to values of their own encoding
 _new = None  # set by ndarray.py (avoids an import per call)
 _NULL = ffi.NULL
 _invoke_c = lib.AxImperativeInvoke
@@ -201,10 +202,12 @@ def make_function(info, ctx_default=None):
 
     param_order = [p[0] for p in info.params]
     n_inputs = len(input_names)
-    # The encoded attributes of recent calls by their keywords (with the values' types: 1, 1.0 and
-    # True are equal keys but encode differently). Only calls whose attributes follow from their
-    # keywords alone are kept: inputs positional (trailing ones may be left out, as the bias with
-    # no_bias), no input passed by name, no default context (the current one can change).
+    # The encoded attributes of recent calls by their keywords: {items: (encoded, checks)}. Equal
+    # keys can still encode differently (1, 1.0 and True are equal, "1", "1.0", "True" are not):
+    # checks lists the keywords whose values are not str, tuple or None, with their types, and a
+    # hit must have the same types there. Only calls whose attributes follow from their keywords
+    # alone are kept: inputs positional (trailing ones may be left out, as the bias with no_bias),
+    # no input passed by name, no default context (the current one can change).
     encoded = {}
     cacheable = not variadic
 
@@ -212,9 +215,16 @@ def make_function(info, ctx_default=None):
         if cacheable and len(args) <= n_inputs:
             if kwargs:
                 try:
-                    hit = encoded.get((*kwargs.items(), *map(type, kwargs.values())))
+                    hit = encoded.get(tuple(kwargs.items()))
                 except TypeError:  # an unhashable value (a list)
                     hit = None
+                if hit is not None:
+                    for k, t in hit[1]:
+                        if kwargs[k].__class__ is not t:
+                            hit = None
+                            break
+                    else:
+                        hit = hit[0]
             else:
                 hit = _NO_ATTRS
             if hit is not None:
@@ -239,7 +249,7 @@ def make_function(info, ctx_default=None):
         elif cacheable and kwargs and param_names.issuperset(kwargs) and \
                 (not needs_ctx or "ctx" in kwargs):
             try:
-                key = (*kwargs.items(), *map(type, kwargs.values()))
+                key = tuple(kwargs.items())
                 hash(key)
             except TypeError:
                 key = None
@@ -262,7 +272,7 @@ def make_function(info, ctx_default=None):
         if key is not None:
             if len(encoded) >= _FN_CACHE_SIZE:
                 encoded.clear()
-            encoded[key] = enc
+            encoded[key] = (enc, tuple((k, v.__class__) for k, v in key if v.__class__ not in _SAFE_KEY_TYPES))
         return _invoke_encoded(handle, inputs, enc[0], enc[1], enc[2], out)
 
     params = []
