@@ -99,5 +99,7 @@ class Engine {
 bool TraceEnabled();
 int64_t TraceNow();
 void TraceSpan(const char* name, int64_t t0, int64_t t1);
+// Writes the trace file (the engine calls it at exit, after draining its ops).
+void TraceWrite();
 
 }  // namespace axle
