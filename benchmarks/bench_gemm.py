@@ -91,7 +91,7 @@ def main():
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '(default)')}, "
           f"{os.cpu_count()} CPUs; min over rounds, microseconds per call")
     for M, N, K, reps, rounds in [(1024, 1024, 1024, 2, 15), (128, 128, 784, 20, 40), (128, 10, 128, 200, 30),
-                                  (64, 512, 512, 20, 30)]:
+                                  (64, 512, 512, 20, 30), (128, 10, 500, 100, 30)]:
         raw_t, raw_n, fc, fc_nb, dot_t, dot_n = fastest(
             [raw_sgemm(M, N, K, True), raw_sgemm(M, N, K, False), axle_fc(M, N, K), axle_fc(M, N, K, False),
              axle_dot(M, N, K, True), axle_dot(M, N, K, False)], reps, rounds)

@@ -1,5 +1,5 @@
 """Axle's own float32 kernels for small matrix products (capi/ops/cpu/small_gemm.cc), which dot,
-batch_dot and FullyConnected use instead of OpenBLAS for products up to 2^18 multiply-adds on CPUs
+batch_dot and FullyConnected use instead of OpenBLAS for products below 2^20 multiply-adds on CPUs
 with AVX2 and FMA.
 
 Every case is compared with numpy in float64 on the same float32 inputs. Tolerance: rtol 1e-5 plus
@@ -54,7 +54,8 @@ def test_dot_small_shapes_against_numpy(ta, tb):
 
 
 @pytest.mark.parametrize("M,N,K", [(128, 10, 128), (128, 128, 10), (10, 128, 128), (64, 64, 64), (4, 1000, 64),
-                                   (32, 10, 784), (1, 128, 784), (100, 100, 26)])
+                                   (32, 10, 784), (1, 128, 784), (100, 100, 26), (128, 10, 500), (256, 10, 400),
+                                   (128, 500, 16), (128, 128, 32)])
 def test_dot_mlp_sized_products(M, N, K):
     for ta, tb in [(False, False), (False, True), (True, False)]:
         a = rand((K, M) if ta else (M, K), 1)

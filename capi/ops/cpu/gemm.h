@@ -40,8 +40,11 @@ using GemmAcc = std::conditional_t<std::is_same_v<T, half_t>, float,
 // AXLE_BLAS_THREADS asks for its own threads). The first call sets OpenBLAS's thread count.
 int BlasSplitThreads();
 
-// Products up to this many multiply-adds (M * N * K) may go to SmallSgemm instead of OpenBLAS.
-constexpr int64_t kSmallGemmMaxWork = int64_t(1) << 18;
+// Products of at least this many multiply-adds (M * N * K) are split over Axle's threads.
+constexpr int64_t kGemmSplitWork = int64_t(1) << 20;
+// Products up to this many multiply-adds may go to SmallSgemm instead of OpenBLAS: all those that
+// run on one thread.
+constexpr int64_t kSmallGemmMaxWork = kGemmSplitWork - 1;
 // ... and copy at most this many elements of an operand stored the other way round.
 constexpr int64_t kSmallGemmMaxPack = int64_t(1) << 16;
 
@@ -82,7 +85,7 @@ void Gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const DType* A, int
     // OpenBLAS runs single-threaded (BlasThreads); large products are split here instead, over
     // the rows (or columns) of C, on Axle's own helper threads.
     const int nt = BlasSplitThreads();
-    if (nt < 2 || M * N * K < (int64_t(1) << 20)) {
+    if (nt < 2 || M * N * K < kGemmSplitWork) {
       blas(M, N, A, B, C);
     } else if (M >= N) {
       ParallelFor(M, std::max<int64_t>(8, M / nt), [&](int64_t b, int64_t e) {

@@ -210,13 +210,14 @@ bool SmallSgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* 
   if (M <= 0 || N <= 0 || K <= 0 || !SmallGemmMode() || !HasAvx2Fma()) return false;
   if (M * N * K > kSmallGemmMaxWork) return false;
   // Which loop, or OpenBLAS: estimated cycles, fitted on this project's 2-core AMD EPYC (Zen, AVX2)
-  // over products from 8^3 to 2^18 multiply-adds. The row form: per row of C and 16-column
+  // over products from 8^3 to 2^21 multiply-adds. The row form: per row of C and 16-column
   // panel, K steps of two multiply-adds plus ~4 to start and store; the dot form: per C(i,j), half a
   // cycle per 8 of K plus ~2.5 for the sums across lanes; copying an operand stored the other way
   // round, ~1 per element. OpenBLAS: its multiply-adds at ~1.2x their ideal, ~600 fixed, a quarter
   // cycle per element it packs and half a cycle per element of C. Taken only when the estimate is clearly better (by 17%).
   const int64_t copy_b = K * N;
-  const int64_t rows_cost = M * ((N + 15) / 16) * (K + 4) + (tb ? copy_b : 0);
+  // (with ta, each block of 6 rows reads A one short piece per k: ~6 more per line touched)
+  const int64_t rows_cost = M * ((N + 15) / 16) * (K + 4) + (tb ? copy_b : 0) + (ta ? (M / 6 + 1) * K * 6 : 0);
   const int64_t dot_cost = ta ? INT64_MAX : M * N * ((K + 7) / 8 + 5) / 2 + (tb ? 0 : copy_b);
   const int64_t blas_cost = M * N * K * 12 / 160 + 600 + (M * K + K * N) / 4 + M * N / 2;
   const bool dot = dot_cost < rows_cost;
