@@ -48,10 +48,11 @@ constexpr int64_t kSmallGemmMaxWork = kGemmSplitWork - 1;
 // ... and copy at most this many elements of an operand stored the other way round.
 constexpr int64_t kSmallGemmMaxPack = int64_t(1) << 16;
 
-// C[M x N] (= or +=) op(A) * op(B) (+ bias[j] in every row when bias is given) in float32 by Axle's own AVX2 kernels (small_gemm.cc), which
-// skip OpenBLAS's packing and buffers; for small products (work <= kSmallGemmMaxWork) they are
-// faster. Returns false, having done nothing, when it does not take the product (too large, no
-// AVX2/FMA, AXLE_SMALL_GEMM=0); the caller then uses OpenBLAS.
+// C[M x N] (= or +=) op(A) * op(B) (+ bias[j] in every row when bias is given) in float32 by
+// Axle's own AVX2 kernels (small_gemm.cc), which skip OpenBLAS's packing and buffers: faster for
+// many products up to kSmallGemmMaxWork. Returns false, having done nothing, when it does not take
+// the product (too large, no AVX2/FMA, AXLE_SMALL_GEMM=0, or OpenBLAS estimated as fast); the
+// caller then uses OpenBLAS.
 bool SmallSgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
                 int64_t ldb, float* C, int64_t ldc, bool accumulate, const float* bias = nullptr);
 

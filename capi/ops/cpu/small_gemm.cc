@@ -8,11 +8,9 @@
 //   A(i,k) * B[k, j:j+16] (A(i,k) broadcast, 6 rows x 16 columns of C in 12 registers);
 // - B as N x K (ta = false): each C(i,j) is a dot product of two rows that are
 //   contiguous in k (4 rows of A x 3 rows of B in 12 registers of 8 partial sums each).
-// SmallSgemm picks the form by counting their instructions; an operand stored the other way round
-// is copied first. Ragged edges use masked loads and stores, so no element outside the operands is
+// SmallSgemm picks a form, or OpenBLAS, by estimating their cycles; an operand stored the other way
+// round is copied first. Ragged edges use masked loads and stores, so no element outside the operands is
 // read or written.
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -23,6 +21,8 @@
 namespace axle {
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
 #define AX_SGEMM_FAST __attribute__((target("avx2,fma")))
 #define AX_SGEMM_INLINE __attribute__((target("avx2,fma"), always_inline)) inline
 
@@ -214,7 +214,8 @@ bool SmallSgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* 
   // panel, K steps of two multiply-adds plus ~4 to start and store; the dot form: per C(i,j), half a
   // cycle per 8 of K plus ~2.5 for the sums across lanes; copying an operand stored the other way
   // round, ~1 per element. OpenBLAS: its multiply-adds at ~1.2x their ideal, ~600 fixed, a quarter
-  // cycle per element it packs and half a cycle per element of C. Taken only when the estimate is clearly better (by 17%).
+  // cycle per element it packs and half a cycle per element of C. Ours is taken only when its
+  // estimate is clearly lower (by 17%).
   const int64_t copy_b = K * N;
   // (with ta, each block of 6 rows reads A one short piece per k: ~6 more per line touched)
   const int64_t rows_cost = M * ((N + 15) / 16) * (K + 4) + (tb ? copy_b : 0) + (ta ? (M / 6 + 1) * K * 6 : 0);
