@@ -191,7 +191,7 @@ void Invoke(std::shared_ptr<const NodeAttrs> shared_attrs, const std::vector<NDA
   for (auto& a : *outputs) keep.push_back(a.chunk());
   // An op on small arrays is cheap: when the engine is idle the calling thread runs it itself
   // (Engine::PushSmall). AXLE_ENGINE_INLINE_BYTES bounds the bytes of its inputs and outputs.
-  static const int64_t inline_bytes = EnvInt("AXLE_ENGINE_INLINE_BYTES", 1 << 18, 0);
+  static const int64_t inline_bytes = EnvInt("AXLE_ENGINE_INLINE_BYTES", 1 << 20, 0);
   int64_t bytes = 0;
   for (auto& b : in_blobs) bytes += b.Size() * static_cast<int64_t>(DTypeSize(b.dtype));
   for (auto& b : out_blobs) bytes += b.Size() * static_cast<int64_t>(DTypeSize(b.dtype));

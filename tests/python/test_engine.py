@@ -1002,7 +1002,7 @@ def _trace_tids(tmp_path, code, **env):
 
 SMALL_AFTER_BIG = """
     import axle as mx
-    big = mx.nd.ones((300, 300))                      # 360 KB: pushed to the worker
+    big = mx.nd.ones((600, 600))                      # 1.44 MB in, 1.44 MB out: pushed to the worker
     y = big + 1
     y.wait_to_read()
     s = mx.nd.ones((3,)) + 1                          # 12-byte arrays, the engine idle
