@@ -100,17 +100,14 @@ void FCForward(const OpContext&, const NodeAttrs& attrs, const std::vector<TBlob
     bool acc = req[0] == OpReq::kAdd;
     // small float32 products: the bias is added as the kernel stores y (no pass of its own); the
     // casts are no-ops (DType is float there), needed because the other dtypes compile this too
-    if (std::is_same_v<DType, float> && batch * H * K <= kSmallGemmMaxWork &&
+    if (std::is_same_v<DType, float> &&
         SmallSgemm(false, true, batch, H, K, reinterpret_cast<const float*>(in[0].ptr<DType>()), K,
                    reinterpret_cast<const float*>(in[1].ptr<DType>()), K, reinterpret_cast<float*>(y), H, acc,
                    reinterpret_cast<const float*>(bias)))
       return;
     if (bias && !acc && K > 0) {  // y = bias, then y += x W^T (one pass over y)
       ParallelFor(batch, std::max<int64_t>(1, kElemwiseGrain / std::max<int64_t>(H, 1)), [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) {  // a loop, not std::copy: a call per short row costs more
-          DType* r = y + i * H;
-          for (int64_t j = 0; j < H; ++j) r[j] = bias[j];
-        }
+        for (int64_t i = b; i < e; ++i) std::copy(bias, bias + H, y + i * H);
       });
       acc = true;
       bias = nullptr;

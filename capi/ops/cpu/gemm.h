@@ -72,7 +72,7 @@ void Gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const DType* A, int
     AX_CHECK(M <= INT_MAX && N <= INT_MAX && K <= INT_MAX && lda <= INT_MAX && ldb <= INT_MAX && ldc <= INT_MAX,
              AX_ERR_NOT_SUPPORTED, "matrix product: dimensions beyond 2^31-1 are not supported");
     if constexpr (std::is_same_v<DType, float>)
-      if (M * N * K <= kSmallGemmMaxWork && SmallSgemm(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, accumulate)) return;
+      if (SmallSgemm(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, accumulate)) return;
     const auto Ta = ta ? CblasTrans : CblasNoTrans, Tb = tb ? CblasTrans : CblasNoTrans;
     const DType beta = accumulate ? DType(1) : DType(0);
     auto blas = [&](int64_t m, int64_t n, const DType* a, const DType* b, DType* c) {

@@ -17,6 +17,7 @@
 
 #include "common/base.h"
 #include "ops/cpu/gemm.h"
+#include "ops/cpu/vec_math.h"
 
 namespace axle {
 
@@ -27,11 +28,6 @@ namespace axle {
 #define AX_SGEMM_INLINE __attribute__((target("avx2,fma"), always_inline)) inline
 
 namespace {
-
-bool HasAvx2Fma() {
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return yes;
-}
 
 // Lanes [0, n) on (n clamped to [0, 8]).
 AX_SGEMM_INLINE __m256i LaneMask(int64_t n) {
@@ -207,8 +203,8 @@ int SmallGemmMode() {
 
 bool SmallSgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
                 int64_t ldb, float* C, int64_t ldc, bool accumulate, const float* bias) {
-  if (M <= 0 || N <= 0 || K <= 0 || !SmallGemmMode() || !HasAvx2Fma()) return false;
-  if (M * N * K > kSmallGemmMaxWork) return false;
+  if (M <= 0 || N <= 0 || K <= 0 || !SmallGemmMode() || !vmath::HasAvx2Fma()) return false;
+  if (M * N * K > kSmallGemmMaxWork) return false;  // the one check of the size (callers need none)
   // Which loop, or OpenBLAS: estimated cycles, fitted on this project's 2-core AMD EPYC (Zen, AVX2)
   // over products from 8^3 to 2^21 multiply-adds. The row form: per row of C and 16-column
   // panel, K steps of two multiply-adds plus ~4 to start and store; the dot form: per C(i,j), half a

@@ -9,6 +9,16 @@
 
 namespace axle {
 namespace vmath {
+
+bool HasAvx2Fma() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return yes;
+#else
+  return false;
+#endif
+}
+
 namespace {
 
 template <float (*F)(float)>
@@ -26,13 +36,8 @@ using RunFn = void (*)(const float*, float*, int64_t, bool);
 // its "arch=x86-64-v3" clone also wants features some virtual CPUs hide.)
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define AX_VMATH_FAST __attribute__((target("avx2,fma")))
-bool HasAvx2Fma() {
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return yes;
-}
 #else
 #define AX_VMATH_FAST
-bool HasAvx2Fma() { return false; }
 #endif
 
 #define AX_VMATH_RUN(NAME, F)                                                                                   \

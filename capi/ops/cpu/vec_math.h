@@ -71,6 +71,10 @@ inline float Tanh(float x) {
 
 inline float Sigmoid(float x) { return 1.0f / (1.0f + Exp(-x)); }
 
+// Whether the CPU has AVX2 and FMA (checked once); the loops here and the small matrix kernels
+// (small_gemm.cc) use their AVX2 code only then.
+bool HasAvx2Fma();
+
 enum Fn { kExp, kTanh, kSigmoid };
 // out (=|+=) fn(in) for float32 blobs, split across the kernel threads. False (nothing done) when
 // the dtype is not float32 or req is kNull: the caller then runs its generic loop.
